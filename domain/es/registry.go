@@ -11,11 +11,12 @@ import (
 // cmd/ and tests build one and register each aggregate package's events.
 type Registry struct {
 	decoders map[string]func([]byte) (Event, error)
+	current  map[string]bool // types new events may be written as (not upcast-only)
 }
 
 // NewRegistry returns an empty Registry.
 func NewRegistry() *Registry {
-	return &Registry{decoders: make(map[string]func([]byte) (Event, error))}
+	return &Registry{decoders: make(map[string]func([]byte) (Event, error)), current: make(map[string]bool)}
 }
 
 // Register maps typ to the value type T. It panics when typ is taken or is not T's
@@ -31,6 +32,7 @@ func Register[T Event](r *Registry, typ string) {
 	if _, dup := r.decoders[typ]; dup {
 		panic(fmt.Sprintf("es: event type %q registered twice", typ))
 	}
+	r.current[typ] = true
 	r.decoders[typ] = func(raw []byte) (Event, error) {
 		var e T
 		if err := json.Unmarshal(raw, &e); err != nil {
@@ -90,10 +92,11 @@ func (r *Registry) Envelope(rec Record) (Envelope, error) {
 }
 
 // Encode turns e into EventData of its registered type, with the given id and
-// metadata. It refuses an unregistered type, so nothing is stored that cannot be read.
+// metadata. It refuses a type not registered with Register (unknown, or kept only to
+// upcast old payloads), so nothing is stored that cannot be read.
 func (r *Registry) Encode(id uuid.UUID, e Event, md Metadata) (EventData, error) {
 	typ := e.EventType()
-	if !r.Known(typ) {
+	if !r.current[typ] {
 		return EventData{}, &UnknownTypeError{Type: typ}
 	}
 	raw, err := json.Marshal(e)
