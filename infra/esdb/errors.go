@@ -1,0 +1,56 @@
+package esdb
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strconv"
+
+	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"sleutel/domain/es"
+)
+
+// isCode reports whether err is the client's *esdbclient.Error with code. (Note that
+// esdbclient.FromError reports ok == true when there was no error at all.)
+func isCode(err error, code esdbclient.ErrorCode) bool {
+	var e *esdbclient.Error
+	return errors.As(err, &e) && e.Code() == code
+}
+
+// ctxErr returns ctx's error when ctx has ended, since the client then reports the
+// cancellation as an unclassified gRPC failure, and err otherwise.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// currentRevision reads the current revision out of the client's wrong-expected-
+// version error: v4.1.0 keeps only its text, "expecting '…' but got '…'", where the
+// second part is a revision or "no_stream".
+var currentRevision = regexp.MustCompile(`but got '([^']*)'`)
+
+// concurrencyError turns the server's wrong expected version into an
+// *es.ConcurrencyError, with the stream's actual revision as the server told it, or
+// as read afterwards when the message could not be read.
+func (s *Store) concurrencyError(ctx context.Context, stream string, expected es.ExpectedRevision, err error) error {
+	ce := &es.ConcurrencyError{Stream: stream, Expected: expected}
+	var e *esdbclient.Error
+	if errors.As(err, &e) && e.Err() != nil {
+		if m := currentRevision.FindStringSubmatch(e.Err().Error()); m != nil {
+			if m[1] == "no_stream" {
+				return ce
+			}
+			if n, perr := strconv.ParseUint(m[1], 10, 64); perr == nil {
+				ce.Actual, ce.Exists = n, true
+				return ce
+			}
+		}
+	}
+	if head, ok, rerr := s.readHead(ctx, stream); rerr == nil {
+		ce.Actual, ce.Exists = head.rev, ok
+	}
+	return ce
+}
