@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	esdbclient "github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"sleutel/domain/es"
 )
@@ -18,13 +20,17 @@ func isCode(err error, code esdbclient.ErrorCode) bool {
 	return errors.As(err, &e) && e.Code() == code
 }
 
-// ctxErr returns ctx's error when ctx has ended, since the client then reports the
-// cancellation as an unclassified gRPC failure, and err otherwise.
-func ctxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return cerr
+// callErr names why a call failed when its context ended, since the client then
+// reports the cancellation as an unclassified gRPC failure: es.ErrClosed when the
+// store was closed under it, else the context's error. Otherwise it returns err.
+func (s *Store) callErr(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
 	}
-	return err
+	if s.isClosed() {
+		return es.ErrClosed
+	}
+	return ctx.Err()
 }
 
 // currentRevision reads the current revision out of the client's wrong-expected-
@@ -53,4 +59,19 @@ func (s *Store) concurrencyError(ctx context.Context, stream string, expected es
 		ce.Actual, ce.Exists = head.rev, ok
 	}
 	return ce
+}
+
+// invalidArgument returns the server's message when it refused a request as
+// invalid (an append over the maximum append size, a missing required property).
+// The client files those under ErrorCodeUnknown, so the gRPC status is looked at.
+func invalidArgument(err error) (string, bool) {
+	var e *esdbclient.Error
+	if !errors.As(err, &e) || e.Err() == nil {
+		return "", false
+	}
+	st, ok := status.FromError(e.Err())
+	if !ok || st.Code() != codes.InvalidArgument {
+		return "", false
+	}
+	return st.Message(), true
 }

@@ -280,7 +280,10 @@ func (s *Store) appendAt(ctx context.Context, stream string, expected es.Expecte
 			s.heads.drop(stream)
 			return es.AppendResult{}, s.concurrencyError(ctx, stream, expected, err)
 		}
-		return es.AppendResult{}, fmt.Errorf("append %s: %w", stream, ctxErr(ctx, err))
+		if msg, ok := invalidArgument(err); ok {
+			return es.AppendResult{}, domain.Errorf(domain.EInvalid, "append %s: %s", stream, msg)
+		}
+		return es.AppendResult{}, fmt.Errorf("append %s: %w", stream, s.callErr(ctx, err))
 	}
 	last := first + uint64(len(events)) - 1
 	if wr.NextExpectedVersion != last {
@@ -408,7 +411,7 @@ func (s *Store) readHead(ctx context.Context, stream string) (streamHead, bool, 
 func (s *Store) readStream(ctx context.Context, stream string, dir esdbclient.Direction, from esdbclient.StreamPosition, count uint64) ([]es.Record, error) {
 	rs, err := s.client.ReadStream(ctx, stream, esdbclient.ReadStreamOptions{Direction: dir, From: from}, count)
 	if err != nil {
-		return nil, ctxErr(ctx, err)
+		return nil, s.callErr(ctx, err)
 	}
 	defer rs.Close()
 	var out []es.Record
@@ -421,7 +424,7 @@ func (s *Store) readStream(ctx context.Context, stream string, dir esdbclient.Di
 		case isCode(err, esdbclient.ErrorCodeResourceNotFound):
 			return nil, nil
 		case err != nil:
-			return nil, ctxErr(ctx, err)
+			return nil, s.callErr(ctx, err)
 		}
 		rec, err := toRecord(ev)
 		if err != nil {
@@ -536,7 +539,7 @@ func (s *Store) lastPosition(ctx context.Context, before es.Position, anyEvent b
 func (s *Store) readAll(ctx context.Context, dir esdbclient.Direction, from esdbclient.AllPosition, count uint64) ([]es.Record, error) {
 	rs, err := s.client.ReadAll(ctx, esdbclient.ReadAllOptions{Direction: dir, From: from}, count)
 	if err != nil {
-		return nil, ctxErr(ctx, err)
+		return nil, s.callErr(ctx, err)
 	}
 	defer rs.Close()
 	var out []es.Record
@@ -546,7 +549,7 @@ func (s *Store) readAll(ctx context.Context, dir esdbclient.Direction, from esdb
 		case errors.Is(err, io.EOF):
 			return out, nil
 		case err != nil:
-			return nil, ctxErr(ctx, err)
+			return nil, s.callErr(ctx, err)
 		}
 		rec, err := toRecord(ev)
 		if err != nil {

@@ -215,6 +215,14 @@ func TestErrorMapping(t *testing.T) {
 		_, err = s.Subscribe(ctx, es.Start, es.Filter{Categories: []string{"a"}, EventTypes: []string{"b"}})
 		require.Equal(t, domain.EInvalid, domain.ErrorCode(err), "error %v", err)
 	})
+	t.Run("over the maximum append size", func(t *testing.T) {
+		conn2, d2 := esdbdouble.Start(t)
+		d2.SetMaxAppendSize(16)
+		st := mustOpen(t, conn2, esdb.Options{})
+		_, err := st.Append(ctx, newStream("big"), es.NoStream(), event("test.happened", 123456789))
+		require.Equal(t, domain.EInvalid, domain.ErrorCode(err), "error %v", err)
+		require.ErrorContains(t, err, "Maximum Append Size")
+	})
 	t.Run("cancelled context", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
@@ -362,6 +370,21 @@ func TestIdempotentRetryWithoutCache(t *testing.T) {
 	for i := range recs {
 		require.NoError(t, v.Add(&recs[i]))
 	}
+}
+
+// TestIdempotentRetryWithoutPosition: servers that answer an idempotent append
+// without a position still give the caller the first result.
+func TestIdempotentRetryWithoutPosition(t *testing.T) {
+	s, d, _ := start(t)
+	ctx := ctxT(t)
+	stream := newStream("legacy")
+	batch := []es.EventData{event("test.happened", 0), event("test.happened", 1)}
+	first, err := s.Append(ctx, stream, es.NoStream(), batch...)
+	require.NoError(t, err)
+	d.SetLegacyIdempotentPositions(true)
+	again, err := s.Append(ctx, stream, es.NoStream(), batch...)
+	require.NoError(t, err)
+	require.Equal(t, first, again)
 }
 
 // TestSystemEventsAreLeftOut writes an event to a '$' stream, as EventStoreDB does

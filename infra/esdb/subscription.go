@@ -43,7 +43,7 @@ func (s *Store) Subscribe(ctx context.Context, after es.Position, filter es.Filt
 	}
 	if err := sub.connect(cctx); err != nil {
 		sub.cancel()
-		return nil, fmt.Errorf("subscribe after %s: %w", after, ctxErr(ctx, err))
+		return nil, fmt.Errorf("subscribe after %s: %w", after, s.callErr(cctx, err))
 	}
 	return sub, nil
 }

@@ -84,7 +84,8 @@ type Double struct {
 	live    int           // open subscriptions
 	now     func() time.Time
 
-	maxAppendSize int
+	maxAppendSize    int
+	legacyIdempotent bool
 }
 
 // New returns an empty Double that serves nothing yet; Start is the usual entry.
@@ -207,6 +208,15 @@ func (d *Double) SetMaxAppendSize(n int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.maxAppendSize = n
+}
+
+// SetLegacyIdempotentPositions makes idempotent appends answer without a position,
+// as servers did before the idempotent log position was read back (CommitCheckResult
+// without IdempotentLogPosition), so clients must find the position themselves.
+func (d *Double) SetLegacyIdempotentPositions(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.legacyIdempotent = on
 }
 
 // featuresService answers ServerFeatures the way a server without batch appends and

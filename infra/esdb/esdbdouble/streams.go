@@ -122,7 +122,12 @@ func (d *Double) append(stream string, expected int64, events []proposed) *strea
 	cur := int64(len(evs)) - 1 // -1: no stream
 
 	wrong := func() *streams.AppendResp { return wrongExpectedVersion(expected, cur) }
-	idempotent := func(end *record) *streams.AppendResp { return success(int64(end.rev), end.pos) }
+	idempotent := func(end *record) *streams.AppendResp {
+		if d.legacyIdempotent {
+			return success(int64(end.rev), 0)
+		}
+		return success(int64(end.rev), end.pos)
+	}
 
 	switch {
 	case expected == expectAny || expected == expectStreamExists:
