@@ -4,9 +4,12 @@
 // Every append is acknowledged only after its batch is fsync'd. One committer
 // goroutine owns all writes: it takes every append waiting at that moment, checks
 // each one's expected revision, assigns revisions and global positions, chains the
-// hashes (SPEC H4), and commits them as one synced Pebble batch (group commit).
-// Readers never see past the last durable position, so nothing unacknowledged is
-// ever delivered, and after a kill -9 the log holds exactly the acknowledged batches.
+// hashes (SPEC H4), and hands them to Pebble as one batch (group commit). A second
+// goroutine waits for each batch's fsync, in order, and only then publishes the new
+// durable position and answers the appenders, so the committer prepares the next
+// batch while the disk syncs the last one. Readers never see past the durable
+// position: nothing unacknowledged is ever delivered, and after a kill -9 the log
+// holds the acknowledged batches whole and nothing of the others but whole batches.
 package pebblestore
 
 import (
@@ -45,16 +48,20 @@ type Store struct {
 	now     func() time.Time
 	maxEv   int
 	reqs    chan *appendReq
+	flights chan flight // committed batches awaiting their fsync, in order
 	closing chan struct{}
-	done    chan struct{} // committer ended
+	done    chan struct{} // committer and syncer ended
 
 	durable atomic.Uint64 // position of the last fsync'd event
+	commits atomic.Uint64 // synced batches, for Stats
+	written atomic.Uint64 // events in them
 	tail    broadcast     // woken after each durable commit
 
-	// Owned by the committer goroutine.
+	// Owned by the committer goroutine. They run ahead of durable by the batches in
+	// flight, which is safe: if a sync fails, the store refuses every later write.
 	heads   map[string]head
 	lastPos uint64
-	broken  error // a failed commit leaves Pebble's state unknown: refuse further writes
+	broken  atomic.Pointer[error] // set on a failed write or sync: Pebble's state is unknown
 
 	closeMu   sync.RWMutex // readers hold it shared; Close takes it to release Pebble
 	closed    atomic.Bool
@@ -64,6 +71,16 @@ type Store struct {
 type head struct {
 	rev  uint64
 	hash es.Hash
+}
+
+// flight is a batch handed to Pebble whose fsync is awaited by the syncer.
+type flight struct {
+	b    *pebble.Batch
+	from uint64 // last position before the batch
+	pos  uint64 // last position in the batch
+	reqs []*appendReq
+	// launched is when the batch went to Pebble.
+	launched time.Time
 }
 
 type appendReq struct {
@@ -103,6 +120,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		now:     opts.Now,
 		maxEv:   opts.MaxBatchEvents,
 		reqs:    make(chan *appendReq, 1024),
+		flights: make(chan flight, 1),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 		heads:   make(map[string]head),
@@ -199,31 +217,115 @@ func validateAppend(stream string, events []es.EventData) error {
 	return nil
 }
 
+// pendingBatch is the batch the committer is filling while the previous one syncs.
+type pendingBatch struct {
+	b      *pebble.Batch
+	reqs   []*appendReq
+	heads  map[string]head // stream heads as this batch leaves them
+	events int
+	pos    uint64 // last position assigned
+	now    time.Time
+	kbuf   []byte
+	vbuf   []byte
+	ibuf   []byte
+}
+
+// commitLoop keeps at most one batch syncing. While it syncs, every append that
+// arrives is decided and encoded into the next batch, which is handed to Pebble as
+// soon as the sync completes: the CPU work overlaps the disk, and each fsync carries
+// every append that arrived during the one before (group commit).
+//
+// Writers answered by a sync come straight back with their next append. Launching
+// the moment the sync completes would leave them for the batch after, and the
+// writers would settle into two half-size cohorts taking turns at the disk. So after
+// a sync the committer waits, at most half as long as that sync took, until as many
+// appends are waiting as the sync answered.
 func (s *Store) commitLoop() {
-	defer close(s.done)
-	var batch []*appendReq
+	syncerDone := make(chan struct{})
+	synced := make(chan syncDone, 1)
+	go s.syncLoop(syncerDone, synced)
+	defer func() {
+		close(s.flights)
+		<-syncerDone
+		close(s.done)
+	}()
+	var (
+		cur      *pendingBatch
+		inFlight bool
+		cohort   int         // appends the last sync answered
+		linger   *time.Timer // bounds the wait for them
+		lingerC  <-chan time.Time
+	)
+	stopLinger := func() {
+		if linger != nil {
+			linger.Stop()
+		}
+		lingerC = nil
+	}
 	for {
-		var first *appendReq
+		if cur != nil && !inFlight && (len(cur.reqs) >= cohort || cur.events >= s.maxEv) {
+			stopLinger()
+			inFlight = s.launch(cur)
+			cur = nil
+		}
+		reqs := s.reqs
+		if cur != nil && cur.events >= s.maxEv {
+			reqs = nil // full: wait for the sync before taking more
+		}
 		select {
-		case first = <-s.reqs:
+		case r := <-reqs:
+			if cur == nil {
+				cur = s.newPending()
+			}
+			s.prepare(cur, r)
+		gather:
+			for cur.events < s.maxEv {
+				select {
+				case r := <-s.reqs:
+					s.prepare(cur, r)
+				default:
+					break gather
+				}
+			}
+		case d := <-synced:
+			inFlight = false
+			cohort = d.answered
+			if wait := min(d.took/2, maxLinger); cur == nil || len(cur.reqs) < cohort {
+				if linger == nil {
+					linger = time.NewTimer(wait)
+				} else {
+					linger.Reset(wait)
+				}
+				lingerC = linger.C
+			}
+		case <-lingerC:
+			lingerC = nil
+			cohort = 0 // launch whatever is waiting; an empty cur waits for its first append
 		case <-s.closing:
+			stopLinger()
+			if inFlight {
+				<-synced
+			}
+			if cur != nil {
+				s.launch(cur)
+			}
 			s.drainClosed()
 			return
 		}
-		batch = append(batch[:0], first)
-		n := len(first.events)
-	gather:
-		for n < s.maxEv {
-			select {
-			case r := <-s.reqs:
-				batch = append(batch, r)
-				n += len(r.events)
-			default:
-				break gather
-			}
-		}
-		s.commit(batch)
 	}
+}
+
+// maxLinger bounds how long a finished sync's writers are waited for.
+const maxLinger = 500 * time.Microsecond
+
+// syncDone is what the syncer tells the committer after each sync.
+type syncDone struct {
+	answered int           // appends answered
+	took     time.Duration // from launch to the end of the fsync
+}
+
+func (s *Store) newPending() *pendingBatch {
+	return &pendingBatch{b: s.db.NewBatch(), heads: make(map[string]head), pos: s.lastPos, now: s.now().UTC()}
 }
 
 // drainClosed fails the appends still queued when the store closes.
@@ -239,78 +341,112 @@ func (s *Store) drainClosed() {
 	}
 }
 
-// commit decides every request of the batch, writes the accepted ones in one synced
-// Pebble batch, and only then publishes them.
-func (s *Store) commit(reqs []*appendReq) {
-	if s.broken != nil {
-		for _, r := range reqs {
-			r.err = fmt.Errorf("append %s: %w", r.stream, s.broken)
-			close(r.done)
-		}
+// prepare decides one append against the heads as the batches before it leave
+// them, and encodes its events into p.
+func (s *Store) prepare(p *pendingBatch, r *appendReq) {
+	p.reqs = append(p.reqs, r)
+	if broken := s.broken.Load(); broken != nil {
+		r.err = fmt.Errorf("append %s: %w", r.stream, *broken)
 		return
 	}
-	b := s.db.NewBatch()
-	defer b.Close()
-	pending := make(map[string]head, len(reqs))
-	pos := s.lastPos
-	now := s.now().UTC()
-	var kbuf, vbuf, ibuf []byte
-	for _, r := range reqs {
-		h, exists, err := s.head(r.stream, pending)
+	h, exists, err := s.head(r.stream, p.heads)
+	if err != nil {
+		r.err = fmt.Errorf("append %s: %w", r.stream, err)
+		return
+	}
+	if !r.expected.Matches(h.rev, exists) {
+		r.res, r.err = s.retryResult(r, h, exists)
+		return
+	}
+	rec := es.Record{Stream: r.stream, RecordedAt: p.now}
+	for _, e := range r.events {
+		if exists {
+			rec.Revision = h.rev + 1
+		} else {
+			rec.Revision, exists = 0, true
+		}
+		p.pos++
+		rec.ID, rec.Type, rec.Data, rec.Metadata = e.ID, e.Type, e.Data, e.Metadata
+		rec.Hash = es.HashRecord(h.hash, &rec)
+		p.vbuf = encodeRecord(p.vbuf, &rec)
+		p.kbuf = logKey(p.kbuf, p.pos)
+		_ = p.b.Set(p.kbuf, p.vbuf, nil) // a batch Set fails only on a closed batch
+		p.ibuf = indexValue(p.ibuf, p.pos, rec.ID, rec.Hash)
+		p.kbuf = streamKey(p.kbuf, r.stream, rec.Revision)
+		_ = p.b.Set(p.kbuf, p.ibuf, nil)
+		h = head{rev: rec.Revision, hash: rec.Hash}
+	}
+	p.events += len(r.events)
+	p.heads[r.stream] = h
+	r.res = es.AppendResult{NextRevision: h.rev, Position: es.Pos(p.pos)}
+}
+
+// launch hands p to Pebble without waiting for its fsync, and to the syncer. It
+// reports whether a sync is now in flight; a batch that writes nothing is answered
+// at once (every batch before it is durable when launch is called).
+func (s *Store) launch(p *pendingBatch) bool {
+	if p.b.Empty() {
+		_ = p.b.Close()
+		for _, r := range p.reqs {
+			close(r.done)
+		}
+		return false
+	}
+	launched := time.Now()
+	if err := s.db.ApplyNoSyncWait(p.b, pebble.Sync); err != nil {
+		_ = p.b.Close()
+		s.fail(err)
+		for _, r := range p.reqs {
+			if r.err == nil {
+				r.err = fmt.Errorf("append %s: %w", r.stream, *s.broken.Load())
+			}
+			close(r.done)
+		}
+		return false
+	}
+	first := s.lastPos
+	s.lastPos = p.pos
+	if len(s.heads) > maxCachedHeads {
+		clear(s.heads)
+	}
+	for st, h := range p.heads {
+		s.heads[st] = h
+	}
+	s.flights <- flight{b: p.b, from: first, pos: p.pos, reqs: p.reqs, launched: launched}
+	return true
+}
+
+// fail marks the store unusable. After a failed write or fsync the files' state is
+// unknown (fsyncgate): refuse every later write rather than guess.
+func (s *Store) fail(err error) {
+	broken := fmt.Errorf("event store unusable after a failed commit: %w", err)
+	s.broken.CompareAndSwap(nil, &broken)
+}
+
+// syncLoop waits for each batch's fsync in commit order, then makes it visible and
+// answers its appenders, and tells the committer it may launch the next batch.
+func (s *Store) syncLoop(done chan<- struct{}, synced chan<- syncDone) {
+	defer close(done)
+	for f := range s.flights {
+		err := f.b.SyncWait()
+		_ = f.b.Close()
 		if err != nil {
-			r.err = fmt.Errorf("append %s: %w", r.stream, err)
-			continue
-		}
-		if !r.expected.Matches(h.rev, exists) {
-			r.res, r.err = s.retryResult(r, h, exists)
-			continue
-		}
-		rec := es.Record{Stream: r.stream, RecordedAt: now}
-		for _, e := range r.events {
-			if exists {
-				rec.Revision = h.rev + 1
-			} else {
-				rec.Revision, exists = 0, true
-			}
-			pos++
-			rec.ID, rec.Type, rec.Data, rec.Metadata = e.ID, e.Type, e.Data, e.Metadata
-			rec.Hash = es.HashRecord(h.hash, &rec)
-			vbuf = encodeRecord(vbuf, &rec)
-			kbuf = logKey(kbuf, pos)
-			_ = b.Set(kbuf, vbuf, nil) // a batch Set fails only on a closed batch
-			ibuf = indexValue(ibuf, pos, rec.ID, rec.Hash)
-			kbuf = streamKey(kbuf, r.stream, rec.Revision)
-			_ = b.Set(kbuf, ibuf, nil)
-			h = head{rev: rec.Revision, hash: rec.Hash}
-		}
-		pending[r.stream] = h
-		r.res = es.AppendResult{NextRevision: h.rev, Position: es.Pos(pos)}
-	}
-	if !b.Empty() {
-		if err := b.Commit(pebble.Sync); err != nil {
-			// After a failed fsync the file's state is unknown (fsyncgate): refuse
-			// every later write rather than guess.
-			s.broken = fmt.Errorf("event store unusable after a failed commit: %w", err)
-			for _, r := range reqs {
+			s.fail(err)
+			for _, r := range f.reqs {
 				if r.err == nil {
-					r.err = fmt.Errorf("append %s: %w", r.stream, s.broken)
+					r.res, r.err = es.AppendResult{}, fmt.Errorf("append %s: %w", r.stream, *s.broken.Load())
 				}
-				close(r.done)
 			}
-			return
+		} else {
+			s.commits.Add(1)
+			s.written.Add(f.pos - f.from)
+			s.durable.Store(f.pos)
+			s.tail.wake()
 		}
-		s.lastPos = pos
-		if len(s.heads) > maxCachedHeads {
-			clear(s.heads)
+		for _, r := range f.reqs {
+			close(r.done)
 		}
-		for st, h := range pending {
-			s.heads[st] = h
-		}
-		s.durable.Store(pos)
-		s.tail.wake()
-	}
-	for _, r := range reqs {
-		close(r.done)
+		synced <- syncDone{answered: len(f.reqs), took: time.Since(f.launched)}
 	}
 }
 
@@ -579,6 +715,15 @@ func (s *Store) StreamRevision(ctx context.Context, stream string) (uint64, bool
 	}
 	return recs[0].Revision, true, nil
 }
+
+// Stats counts the group commits since Open.
+type Stats struct {
+	Commits uint64 // synced batches (one fsync each)
+	Events  uint64 // events they held
+}
+
+// Stats returns the group-commit counters.
+func (s *Store) Stats() Stats { return Stats{Commits: s.commits.Load(), Events: s.written.Load()} }
 
 // LastPosition returns the position of the last acknowledged event.
 func (s *Store) LastPosition(ctx context.Context) (es.Position, error) {

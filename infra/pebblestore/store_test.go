@@ -11,7 +11,7 @@ import (
 
 var _ storetest.Store = (*pebblestore.Store)(nil)
 
-func open(t *testing.T, dir string) *pebblestore.Store {
+func open(t testing.TB, dir string) *pebblestore.Store {
 	t.Helper()
 	s, err := pebblestore.Open(dir, pebblestore.Options{})
 	require.NoError(t, err, "Open(%s)", dir)
