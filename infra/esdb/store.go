@@ -123,8 +123,15 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	return s, nil
 }
 
+// closeWait bounds how long Close waits for calls in flight to notice the end.
+const closeWait = 10 * time.Second
+
 // Close ends every subscription, waits for calls in flight and closes the
-// connection. Calls after Close return es.ErrClosed. It is safe to call more than once.
+// connection. Calls after Close return es.ErrClosed. It is safe to call more than
+// once. It returns an error, and leaves the connection open, when calls are still
+// stuck inside the client after closeWait: client v4.1.0 can block a call on its
+// internal channel once its reconnection loop has given up, and closing that channel
+// under it would panic.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -134,8 +141,19 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.kill()
-	s.calls.Wait()
-	return s.client.Close()
+	done := make(chan struct{})
+	go func() {
+		s.calls.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(closeWait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return s.client.Close()
+	case <-t.C:
+		return fmt.Errorf("close esdb: calls still blocked in the client after %s; connection left open", closeWait)
+	}
 }
 
 // begin registers a call and returns its context, which also ends when the store
