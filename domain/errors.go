@@ -9,11 +9,22 @@ import (
 
 // Error codes. They are part of the API: never rename one.
 const (
-	EConflict  = "conflict"
-	EInvalid   = "invalid_input"
-	ENotFound  = "not_found"
-	EForbidden = "forbidden"
-	EInternal  = "internal"
+	EConflict     = "conflict"
+	EInvalid      = "invalid_input"
+	ENotFound     = "not_found"
+	EForbidden    = "forbidden"
+	EUnauthorized = "unauthorized"
+	EInternal     = "internal"
+	// EManagementInactive: the lock is revoke-only; redeem a management code (L5).
+	EManagementInactive = "management_inactive"
+	// EKeyLimitReached: the lock's key allowance or the 2,500 cap is used up (L8).
+	EKeyLimitReached = "key_limit_reached"
+	// ECodeInvalid: a prepaid code is unknown, used, or for another product (P2).
+	ECodeInvalid = "code_invalid"
+	// EOptionUnavailable: an option cannot be activated in the lock's state (L11).
+	EOptionUnavailable = "option_unavailable"
+	// ELockedOut: too many failed logins; the account is locked for a while (A3).
+	ELockedOut = "locked_out"
 )
 
 // Error is a failure a user may be shown. Message is safe to display; it never
