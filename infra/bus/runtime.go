@@ -253,6 +253,9 @@ func (r *Runtime) Run(ctx context.Context) error {
 	r.ops.Lock()
 	for _, st := range states {
 		pos, err := r.cfg.Checkpoints.LoadCheckpoint(runCtx, st.name)
+		if runCtx.Err() != nil {
+			break // stopped while starting: the router closes at once
+		}
 		if err != nil {
 			r.setFailed(st, es.Start, fmt.Errorf("load checkpoint: %w", err))
 			continue
@@ -265,16 +268,28 @@ func (r *Runtime) Run(ctx context.Context) error {
 		}
 	}
 	r.ops.Unlock()
-	closed := make(chan struct{})
+	closed, returned := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(closed)
 		<-runCtx.Done()
+		// Closing a router that is not running yet would wait for handlers that
+		// never start; one that failed to start has nothing to close (the
+		// subscriptions end with runCtx).
+		select {
+		case <-router.Running():
+		case <-returned:
+			return
+		}
 		if err := router.Close(); err != nil {
 			r.logger.Warn("projection runtime did not drain in time", zap.Error(err))
 		}
 	}()
 	r.logger.Info("projection runtime started", zap.Int("projections", len(states)))
 	err = router.Run(runCtx)
+	if runCtx.Err() != nil {
+		err = nil // stopped, possibly while starting: not a failure
+	}
+	close(returned)
 	cancel()
 	<-closed
 

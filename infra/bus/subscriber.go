@@ -166,9 +166,16 @@ func (s *Subscriber) Subscribe(ctx context.Context, topicName string) (<-chan *m
 	s.mu.Unlock()
 
 	fail := func(err error) (<-chan *message.Message, error) {
+		ended := subCtx.Err() != nil
 		cancel()
 		s.release(sub)
 		s.wg.Done()
+		if ended {
+			// Cancelled (or closed) while starting: the subscription is over before
+			// it began, which its channel says by being closed.
+			close(sub.out)
+			return sub.out, nil
+		}
 		return nil, fmt.Errorf("subscribe %s as %s: %w", topicName, s.cfg.Consumer, err)
 	}
 	after, err := s.cfg.Checkpoints.LoadCheckpoint(subCtx, name)
