@@ -1,0 +1,200 @@
+package lock
+
+import (
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"sleutel/domain"
+)
+
+// KeyRequest is what issuing a key needs. The command layer has validated and
+// normalized the credential and turned it into a keyed digest: the lock never sees
+// secret material (STYLE §2).
+type KeyRequest struct {
+	KeyID            uuid.UUID
+	Type             KeyType
+	AccountID        uuid.UUID // phone keys: the holder's account
+	CredentialDigest string    // code, remote and tag keys
+	CredentialHint   string
+	Terms            KeyTerms
+}
+
+// IssueKey issues a key (L8–L10): only the owner, only with full management, within
+// the allowance and the 2,500 cap, with a credential no active key of the lock uses.
+func (l *Lock) IssueKey(by uuid.UUID, req KeyRequest, now time.Time) error {
+	if err := l.mustManage(by, now); err != nil {
+		return err
+	}
+	if req.KeyID == uuid.Nil {
+		return domain.Errorf(domain.EInvalid, "key id is required")
+	}
+	if _, taken := l.keys[req.KeyID]; taken || l.revoked[req.KeyID] {
+		return domain.Errorf(domain.EConflict, "key %s exists", req.KeyID)
+	}
+	if _, err := ParseKeyType(string(req.Type)); err != nil {
+		return err
+	}
+	if err := req.Terms.validate(req.Type); err != nil {
+		return err
+	}
+	switch {
+	case req.Type == KeyPhone && req.AccountID == uuid.Nil:
+		return domain.Errorf(domain.EInvalid, "a phone key needs account_id")
+	case req.Type != KeyPhone && req.AccountID != uuid.Nil:
+		return domain.Errorf(domain.EInvalid, "only phone keys are bound to an account")
+	case req.Type != KeyPhone && req.CredentialDigest == "":
+		return domain.Errorf(domain.EInvalid, "a %s key needs a credential", req.Type)
+	}
+	if len(l.keys) >= MaxActiveKeys {
+		return ErrKeyCapReached
+	}
+	if len(l.keys) >= l.allowance {
+		return ErrKeyLimitReached
+	}
+	if req.Type == KeyPhone {
+		if _, held := l.phones[req.AccountID]; held {
+			return ErrPhoneKeyHeld
+		}
+	} else if _, used := l.credential[req.CredentialDigest]; used {
+		return ErrCredentialInUse
+	}
+	t := req.Terms
+	l.record(KeyIssued{KeyID: req.KeyID, Type: req.Type, HolderName: t.HolderName, AccountID: req.AccountID,
+		CredentialDigest: req.CredentialDigest, CredentialHint: req.CredentialHint, ValidFrom: t.ValidFrom,
+		ValidUntil: t.ValidUntil, Schedule: t.Schedule, MaxUses: t.MaxUses, IssuedBy: by, IssuedAt: now.UTC()})
+	return nil
+}
+
+// CredentialInUse reports whether an active key of the lock uses the digest; the
+// command layer asks it while generating a PIN.
+func (l *Lock) CredentialInUse(digest string) bool {
+	_, used := l.credential[digest]
+	return used
+}
+
+// ChangeKey edits a key's terms (L9): the same key and credential, no re-issue. It
+// needs full management (L10); a change to nothing records nothing.
+func (l *Lock) ChangeKey(by uuid.UUID, keyID uuid.UUID, terms KeyTerms, now time.Time) error {
+	if err := l.mustManage(by, now); err != nil {
+		return err
+	}
+	k, err := l.activeKey(keyID)
+	if err != nil {
+		return err
+	}
+	if err := terms.validate(k.Type); err != nil {
+		return err
+	}
+	if terms.MaxUses != 0 && terms.MaxUses < k.Uses {
+		return domain.Errorf(domain.EInvalid, "max_uses cannot be below the %d uses already made", k.Uses)
+	}
+	if sameTerms(k.KeyTerms, terms) {
+		return nil
+	}
+	l.record(KeyChanged{KeyID: keyID, HolderName: terms.HolderName, ValidFrom: terms.ValidFrom, ValidUntil: terms.ValidUntil,
+		Schedule: terms.Schedule, MaxUses: terms.MaxUses, ChangedBy: by, ChangedAt: now.UTC()})
+	return nil
+}
+
+func sameTerms(a, b KeyTerms) bool {
+	sameTime := func(x, y *time.Time) bool { return x == nil && y == nil || x != nil && y != nil && x.Equal(*y) }
+	return a.HolderName == b.HolderName && a.MaxUses == b.MaxUses && sameTime(a.ValidFrom, b.ValidFrom) &&
+		sameTime(a.ValidUntil, b.ValidUntil) && slices.EqualFunc(a.Schedule, b.Schedule, func(x, y Window) bool {
+		return x.From == y.From && x.Until == y.Until && slices.Equal(x.Days, y.Days)
+	})
+}
+
+// RevokeKey withdraws a key so the door refuses it (L10). Revoking is always
+// allowed to the owner, whatever the management level (L5).
+func (l *Lock) RevokeKey(by uuid.UUID, keyID uuid.UUID, now time.Time) error {
+	if err := l.mustOwn(by); err != nil {
+		return err
+	}
+	if _, err := l.activeKey(keyID); err != nil {
+		return err
+	}
+	l.record(KeyRevoked{KeyID: keyID, Reason: ReasonRevoked, RevokedBy: by, RevokedAt: now.UTC()})
+	return nil
+}
+
+func (l *Lock) activeKey(id uuid.UUID) (*Key, error) {
+	if k := l.keys[id]; k != nil {
+		return k, nil
+	}
+	if l.revoked[id] {
+		return nil, ErrKeyRevoked
+	}
+	return nil, ErrKeyNotFound
+}
+
+// Credential identifies what a device read at the door: a phone's account, or the
+// digest of a PIN, remote serial or tag UID.
+type Credential struct {
+	Type      KeyType
+	AccountID uuid.UUID
+	Digest    string
+}
+
+// Decision is the answer to a device's access check (D1).
+type Decision struct {
+	Allowed bool
+	KeyID   uuid.UUID // the key that matched, if any
+	Reason  string
+}
+
+// Access decides whether the credential opens the lock at t, the lock's time zone
+// being loc (D1): the lock must be registered and not frozen (L15), and an active
+// key of that type must match and allow t (L9).
+func (l *Lock) Access(c Credential, t time.Time, loc *time.Location) Decision {
+	if l.owner == uuid.Nil {
+		return Decision{Reason: AccessNotRegistered}
+	}
+	var id uuid.UUID
+	var ok bool
+	if c.Type == KeyPhone {
+		id, ok = l.phones[c.AccountID]
+	} else {
+		id, ok = l.credential[c.Digest]
+	}
+	k := l.keys[id]
+	if !ok || k == nil || k.Type != c.Type {
+		return Decision{Reason: AccessUnknown}
+	}
+	if l.frozen {
+		return Decision{KeyID: k.ID, Reason: AccessFrozen}
+	}
+	allowed, reason := k.Opens(t, loc)
+	return Decision{Allowed: allowed, KeyID: k.ID, Reason: reason}
+}
+
+// UseKey records one use of a use-limited key the door is letting through (D1). It
+// refuses with the access reason when the key does not open the lock at t.
+func (l *Lock) UseKey(keyID uuid.UUID, t time.Time, loc *time.Location) error {
+	k, err := l.activeKey(keyID)
+	if err != nil {
+		return err
+	}
+	if k.MaxUses == 0 {
+		return ErrNotUseLimited
+	}
+	if l.frozen {
+		return &domain.Error{Code: domain.EForbidden, Message: AccessFrozen}
+	}
+	if ok, reason := k.Opens(t, loc); !ok {
+		return &domain.Error{Code: domain.EForbidden, Message: reason}
+	}
+	l.record(KeyUsed{KeyID: keyID, Uses: k.Uses + 1, UsedAt: t.UTC()})
+	return nil
+}
+
+// sortKeys orders ids by issue time, then id.
+func sortKeys(ids []uuid.UUID, keys map[uuid.UUID]*Key) {
+	slices.SortFunc(ids, func(a, b uuid.UUID) int {
+		if c := keys[a].IssuedAt.Compare(keys[b].IssuedAt); c != 0 {
+			return c
+		}
+		return slices.Compare(a[:], b[:])
+	})
+}

@@ -1,0 +1,132 @@
+package lock
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"sleutel/domain"
+)
+
+// Schedule is a key's weekly schedule (L9): windows of days and times in the lock's
+// time zone. An empty schedule allows every moment.
+type Schedule []Window
+
+// Window allows the key on the given weekdays between From (inclusive) and Until
+// (exclusive), in minutes after local midnight. Until may be 1440 (24:00).
+type Window struct {
+	Days  []time.Weekday
+	From  int
+	Until int
+}
+
+// MaxWindows bounds a schedule.
+const MaxWindows = 28
+
+// Validate checks every window.
+func (s Schedule) Validate() error {
+	if len(s) > MaxWindows {
+		return domain.Errorf(domain.EInvalid, "a schedule has at most %d windows", MaxWindows)
+	}
+	for i, w := range s {
+		if len(w.Days) == 0 || len(w.Days) > 7 {
+			return domain.Errorf(domain.EInvalid, "schedule window %d needs 1 to 7 days", i)
+		}
+		for _, d := range w.Days {
+			if d < time.Sunday || d > time.Saturday {
+				return domain.Errorf(domain.EInvalid, "schedule window %d has an unknown day", i)
+			}
+		}
+		if w.From < 0 || w.Until > 24*60 || w.From >= w.Until {
+			return domain.Errorf(domain.EInvalid, "schedule window %d must run from 00:00 up to 24:00, start before it ends", i)
+		}
+	}
+	return nil
+}
+
+// Allows reports whether t falls in a window, read in loc.
+func (s Schedule) Allows(t time.Time, loc *time.Location) bool {
+	if len(s) == 0 {
+		return true
+	}
+	local := t.In(loc)
+	day := local.Weekday()
+	minute := local.Hour()*60 + local.Minute()
+	for _, w := range s {
+		if minute < w.From || minute >= w.Until {
+			continue
+		}
+		for _, d := range w.Days {
+			if d == day {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var dayNames = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// windowJSON is a window as the API and the events write it:
+// {"days": ["mon","tue"], "from": "08:00", "until": "17:30"}.
+type windowJSON struct {
+	Days  []string `json:"days"`
+	From  string   `json:"from"`
+	Until string   `json:"until"`
+}
+
+// MarshalJSON writes the window with day names and HH:MM times.
+func (w Window) MarshalJSON() ([]byte, error) {
+	j := windowJSON{From: clock(w.From), Until: clock(w.Until)}
+	for _, d := range w.Days {
+		if d < time.Sunday || d > time.Saturday {
+			return nil, fmt.Errorf("weekday %d out of range", d)
+		}
+		j.Days = append(j.Days, dayNames[d])
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; an *domain.Error (EInvalid) on bad input.
+func (w *Window) UnmarshalJSON(b []byte) error {
+	var j windowJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return domain.Errorf(domain.EInvalid, "a schedule window is {\"days\": [\"mon\", …], \"from\": \"HH:MM\", \"until\": \"HH:MM\"}")
+	}
+	var out Window
+	for _, name := range j.Days {
+		found := false
+		for d, n := range dayNames {
+			if strings.EqualFold(name, n) {
+				out.Days = append(out.Days, time.Weekday(d))
+				found = true
+			}
+		}
+		if !found {
+			return domain.Errorf(domain.EInvalid, "unknown day %q: use sun, mon, tue, wed, thu, fri, sat", name)
+		}
+	}
+	var err error
+	if out.From, err = parseClock(j.From); err != nil {
+		return err
+	}
+	if out.Until, err = parseClock(j.Until); err != nil {
+		return err
+	}
+	*w = out
+	return nil
+}
+
+func clock(min int) string { return fmt.Sprintf("%02d:%02d", min/60, min%60) }
+
+func parseClock(s string) (int, error) {
+	var h, m int
+	if len(s) != 5 || s[2] != ':' {
+		return 0, domain.Errorf(domain.EInvalid, "time %q: want HH:MM", s)
+	}
+	if _, err := fmt.Sscanf(s, "%02d:%02d", &h, &m); err != nil || h < 0 || m < 0 || m > 59 || h > 24 || h == 24 && m != 0 {
+		return 0, domain.Errorf(domain.EInvalid, "time %q: want HH:MM from 00:00 to 24:00", s)
+	}
+	return h*60 + m, nil
+}
