@@ -123,7 +123,7 @@ func (l *Log) Record(reports []Report, now time.Time) error {
 		e := Recorded{ReportID: r.ID, LockID: l.lockID, Type: r.Type, OccurredAt: r.OccurredAt.UTC(), RecordedAt: now,
 			KeyID: r.KeyID, BatteryPercent: r.BatteryPercent}
 		l.apply(e)
-		l.Record(e)
+		l.Root.Record(e)
 	}
 	return nil
 }
