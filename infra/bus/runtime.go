@@ -257,14 +257,14 @@ func (r *Runtime) Run(ctx context.Context) error {
 			break // stopped while starting: the router closes at once
 		}
 		if err != nil {
-			r.setFailed(st, es.Start, fmt.Errorf("load checkpoint: %w", err))
+			r.setFailed(st, es.Start, fmt.Errorf("load checkpoint: %w", err), "projection cannot start")
 			continue
 		}
 		st.mu.Lock()
 		st.pos = pos
 		st.mu.Unlock()
 		if err := r.addHandler(router, st); err != nil {
-			r.setFailed(st, pos, err)
+			r.setFailed(st, pos, err, "projection cannot start")
 		}
 	}
 	r.ops.Unlock()
@@ -299,9 +299,14 @@ func (r *Runtime) Run(ctx context.Context) error {
 	r.bg.Wait()
 	for _, st := range states {
 		st.mu.Lock()
-		if st.sub != nil {
-			_ = st.sub.Close() // the router closed the running ones; this is for the rest
+		sub := st.sub
+		st.mu.Unlock()
+		if sub != nil {
+			// The router closed the running ones; this is for the rest. Not under
+			// st.mu: a subscription reports progress under it until it ends.
+			_ = sub.Close()
 		}
+		st.mu.Lock()
 		st.handler, st.sub = nil, nil
 		if st.state == StateRunning {
 			st.state = StateStopped
@@ -362,6 +367,7 @@ func (r *Runtime) addHandler(router *message.Router, st *projState) error {
 		CheckpointName:     func(string) string { return st.name },
 		CheckpointInterval: r.cfg.CheckpointInterval,
 		OnProgress:         func(_ string, pos es.Position) { st.progress(pos) },
+		OnEnd:              func(_ string, err error) { r.ended(st, err) },
 		Logger:             r.logger.With(logging.Projection(st.name)),
 	})
 	if err != nil {
@@ -490,8 +496,19 @@ func (r *Runtime) stopFailed(st *projState, pos es.Position, err error) {
 	}()
 }
 
-func (r *Runtime) setFailed(st *projState, pos es.Position, err error) {
-	r.logger.Error("projection cannot start", logging.Projection(st.name), zap.Error(err))
+// ended reports a projection whose subscription the log ended (the store was
+// closed): it is stopped for good, and WaitFor must not wait for it.
+func (r *Runtime) ended(st *projState, err error) {
+	st.mu.Lock()
+	running := st.state == StateRunning
+	st.mu.Unlock()
+	if running {
+		r.setFailed(st, st.position(), fmt.Errorf("subscription ended: %w", err), "projection stopped: its subscription ended")
+	}
+}
+
+func (r *Runtime) setFailed(st *projState, pos es.Position, err error, msg string) {
+	r.logger.Error(msg, logging.Projection(st.name), logging.Position(pos), zap.Error(err))
 	st.mu.Lock()
 	st.state, st.err, st.failedAt = StateFailed, err, pos
 	st.notify()
@@ -557,14 +574,14 @@ func (r *Runtime) startHandler(ctx context.Context, st *projState) error {
 		return ctx.Err()
 	}
 	if err := r.addHandler(router, st); err != nil {
-		r.setFailed(st, st.position(), err)
+		r.setFailed(st, st.position(), err, "projection cannot start")
 		return err
 	}
 	if err := router.RunHandlers(runCtx); err != nil {
 		st.mu.Lock()
 		st.zombie, st.handler, st.sub = true, nil, nil
 		st.mu.Unlock()
-		r.setFailed(st, st.position(), err)
+		r.setFailed(st, st.position(), err, "projection cannot start")
 		return fmt.Errorf("start projection %s: %w", st.name, err)
 	}
 	return nil
@@ -618,7 +635,7 @@ func (r *Runtime) Rebuild(ctx context.Context, name string) error {
 	st.mu.Unlock()
 	if err := rs.Reset(ctx); err != nil {
 		err = fmt.Errorf("reset: %w", err)
-		r.setFailed(st, es.Start, err)
+		r.setFailed(st, es.Start, err, "projection rebuild failed")
 		return fmt.Errorf("rebuild projection %s: %w", name, err)
 	}
 	st.mu.Lock()

@@ -459,3 +459,20 @@ func TestRuntime_Lifecycle(t *testing.T) {
 	require.NoError(t, closed.Close())
 	require.NoError(t, closed.Run(ctxT(t)), "Run after Close returns at once")
 }
+
+// TestRuntime_StoreClosedUnderIt: when the log ends the subscriptions, the
+// projections report it instead of being waited for in vain.
+func TestRuntime_StoreClosedUnderIt(t *testing.T) {
+	t.Parallel()
+	store := openStore(t)
+	cat := newCategory("closing")
+	p := newSummer("orphan", es.Filter{Categories: []string{cat}})
+	rt := runtime(t, store, nil, p)
+	pos := appendN(t, store, es.StreamName(cat, uuid.New()), 0, 1)
+	waitFor(t, rt, "orphan", pos[0])
+	require.NoError(t, store.Close())
+	err := rt.WaitFor(ctxT(t), "orphan", es.Pos(pos[0].Commit+1))
+	require.ErrorIs(t, err, es.ErrClosed)
+	require.ErrorIs(t, err, bus.ErrProjectionFailed)
+	require.Equal(t, bus.StateFailed, statusOf(t, rt, "orphan").State)
+}

@@ -64,6 +64,10 @@ type SubscriberConfig struct {
 	// its position advances in memory (on Ack, and past events the topic does not
 	// hold), and once at the start with the loaded checkpoint. It must not block.
 	OnProgress func(topic string, pos es.Position)
+	// OnEnd, when set, is called once a subscription has ended for a reason other
+	// than its context or Close: the log was closed (es.ErrClosed) or could not be
+	// subscribed to again.
+	OnEnd func(topic string, err error)
 	// Logger receives the subscription's own events (start, end, a dropped
 	// subscription, a failed checkpoint write); zap.NewNop() when nil.
 	Logger *zap.Logger
@@ -229,6 +233,7 @@ type subscription struct {
 	ls     es.Subscription
 	cursor es.Position // through here every event is acked or not for this topic
 	cp     *checkpointer
+	ended  error // why the log ended the subscription, if it did
 }
 
 func (sub *subscription) run() {
@@ -239,6 +244,9 @@ func (sub *subscription) run() {
 		sub.s.release(sub)
 		close(sub.out)
 		sub.logger.Debug("subscription ended", logging.Position(sub.cursor))
+		if sub.ended != nil && sub.s.cfg.OnEnd != nil {
+			sub.s.cfg.OnEnd(sub.topic.name, sub.ended)
+		}
 		sub.s.wg.Done()
 	}()
 	for {
@@ -270,6 +278,7 @@ func (sub *subscription) recover(err error) bool {
 	}
 	if errors.Is(err, es.ErrClosed) {
 		sub.logger.Warn("event log closed, subscription ends", logging.Position(sub.cursor))
+		sub.ended = err
 		return false
 	}
 	_ = sub.ls.Close()
@@ -289,7 +298,11 @@ func (sub *subscription) recover(err error) bool {
 			sub.ls = ls
 			return true
 		}
-		if errors.Is(serr, es.ErrClosed) || sub.ctx.Err() != nil {
+		if sub.ctx.Err() != nil {
+			return false
+		}
+		if errors.Is(serr, es.ErrClosed) {
+			sub.ended = serr
 			return false
 		}
 		err = serr
