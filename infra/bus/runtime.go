@@ -421,7 +421,7 @@ func (r *Runtime) shouldRetry(st *projState) func(middleware.RetryParams) bool {
 		}
 		if p.RetryNum < r.cfg.Retry.MaxRetries {
 			r.logger.Warn("projection failed to handle an event, retrying", logging.Projection(st.name),
-				logging.Attempt(p.RetryNum+1), logging.Duration(p.Delay), zap.Error(p.Err))
+				logging.Attempt(p.RetryNum+1), zap.Error(p.Err))
 		}
 		return true
 	}

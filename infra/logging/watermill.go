@@ -29,7 +29,8 @@ var _ watermill.LoggerAdapter = (*WatermillAdapter)(nil)
 
 // NewWatermillAdapter returns an adapter writing to l.
 func NewWatermillAdapter(l *zap.Logger) *WatermillAdapter {
-	return &WatermillAdapter{l: l, errorLevel: zapcore.ErrorLevel, infoLevel: zapcore.InfoLevel, debugLevel: zapcore.DebugLevel}
+	// Skip the adapter's two frames, so the caller is Watermill's code.
+	return &WatermillAdapter{l: l.WithOptions(zap.AddCallerSkip(2)), errorLevel: zapcore.ErrorLevel, infoLevel: zapcore.InfoLevel, debugLevel: zapcore.DebugLevel}
 }
 
 // WithLevels returns a copy of a that logs Watermill's Error and Info lines at the
