@@ -114,43 +114,42 @@ func newLock() *Lock {
 	}
 }
 
-// Register creates a lock for the first registration ever of its serial (L1): the
-// account becomes its owner, the trial runs three calendar months (L2) and the key
-// allowance starts at 25 (L8). serial must be normalized; timeZone a valid IANA name.
-func Register(id uuid.UUID, serial string, owner uuid.UUID, name, timeZone, deviceTokenDigest string, now time.Time) (*Lock, error) {
+// New returns a blank lock, never registered, for a repository to fill.
+func New() *Lock { return newLock() }
+
+// Register makes owner the lock's owner (L1). On a blank lock it is the first
+// registration ever of the serial: the trial runs three calendar months (L2) and
+// the key allowance starts at 25 (L8). On a removed lock it is a re-registration: no
+// new trial starts, and the trial, paid and option ends stay the lock's original
+// dates (L7). serial must be normalized and be the lock's current serial (a serial
+// replaced away is retired, L17); timeZone a valid IANA name.
+func (l *Lock) Register(id uuid.UUID, serial string, owner uuid.UUID, name, timeZone, deviceTokenDigest string, now time.Time) error {
 	if id == uuid.Nil || owner == uuid.Nil || deviceTokenDigest == "" {
-		return nil, domain.Errorf(domain.EInvalid, "lock id, owner and device token are required")
+		return domain.Errorf(domain.EInvalid, "lock id, owner and device token are required")
 	}
 	if _, err := NormalizeSerial(serial); err != nil {
-		return nil, err
-	}
-	name, err := validateName(name)
-	if err != nil {
-		return nil, err
-	}
-	now = now.UTC()
-	l := newLock()
-	l.record(Registered{LockID: id, Serial: serial, OwnerID: owner, Name: name, TimeZone: timeZone,
-		RegisteredAt: now, FirstRegistration: true, TrialEndsAt: domain.AddMonths(now, 3),
-		KeyAllowance: InitialKeyAllowance, DeviceTokenDigest: deviceTokenDigest})
-	return l, nil
-}
-
-// Reregister gives a removed lock a new owner (L7). No new trial starts: the trial,
-// paid and option ends stay the lock's original dates.
-func (l *Lock) Reregister(owner uuid.UUID, name, timeZone, deviceTokenDigest string, now time.Time) error {
-	if l.owner != uuid.Nil {
-		return ErrAlreadyRegistered
-	}
-	if owner == uuid.Nil || deviceTokenDigest == "" {
-		return domain.Errorf(domain.EInvalid, "owner and device token are required")
+		return err
 	}
 	name, err := validateName(name)
 	if err != nil {
 		return err
 	}
-	l.record(Registered{LockID: l.id, Serial: l.serial, OwnerID: owner, Name: name, TimeZone: timeZone,
-		RegisteredAt: now.UTC(), TrialEndsAt: l.trialEnds, KeyAllowance: l.allowance, DeviceTokenDigest: deviceTokenDigest})
+	now = now.UTC()
+	switch {
+	case l.id == uuid.Nil:
+		l.record(Registered{LockID: id, Serial: serial, OwnerID: owner, Name: name, TimeZone: timeZone,
+			RegisteredAt: now, FirstRegistration: true, TrialEndsAt: domain.AddMonths(now, 3),
+			KeyAllowance: InitialKeyAllowance, DeviceTokenDigest: deviceTokenDigest})
+	case l.id != id:
+		return domain.Errorf(domain.EInvalid, "lock %s is not lock %s", l.id, id)
+	case serial != l.serial:
+		return ErrSerialRetired
+	case l.owner != uuid.Nil:
+		return ErrAlreadyRegistered
+	default:
+		l.record(Registered{LockID: l.id, Serial: l.serial, OwnerID: owner, Name: name, TimeZone: timeZone,
+			RegisteredAt: now, TrialEndsAt: l.trialEnds, KeyAllowance: l.allowance, DeviceTokenDigest: deviceTokenDigest})
+	}
 	return nil
 }
 

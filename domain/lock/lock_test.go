@@ -85,17 +85,17 @@ func run(t *testing.T, cases []gwt) {
 
 func TestRegister(t *testing.T) {
 	t.Parallel()
-	l, err := lock.Register(lockID, "FX-1001", owner, " Front door ", "Europe/Amsterdam", "dev1", t0)
-	require.NoError(t, err)
+	l := lock.New()
+	require.NoError(t, l.Register(lockID, "FX-1001", owner, " Front door ", "Europe/Amsterdam", "dev1", t0))
 	require.Equal(t, []es.Event{registered()}, l.Changes(), "L1 owner; L2 trial to registration + 3 calendar months; L8 allowance 25")
 	require.Equal(t, lock.LevelFull, l.Level(t0))
 	require.Equal(t, lock.LevelFull, l.Level(trialEnd.Add(-time.Nanosecond)), "L4 full until the trial ends")
 	require.Equal(t, lock.LevelRevokeOnly, l.Level(trialEnd), "L4 revoke-only from the trial's end")
 	require.Equal(t, 89, l.DaysLeft(t0))
 
-	_, err = lock.Register(lockID, "no", owner, "x", "UTC", "d", t0)
+	err := lock.New().Register(lockID, "no", owner, "x", "UTC", "d", t0)
 	require.Equal(t, domain.EInvalid, domain.ErrorCode(err), "a too-short serial")
-	_, err = lock.Register(lockID, "FX-1", owner, "  ", "UTC", "d", t0)
+	err = lock.New().Register(lockID, "FX-1", owner, "  ", "UTC", "d", t0)
 	require.Equal(t, domain.EInvalid, domain.ErrorCode(err), "an empty name")
 }
 
@@ -119,9 +119,12 @@ func TestReregister(t *testing.T) {
 	removed := lock.Removed{OwnerID: owner, RemovedBy: owner, RemovedAt: t0.Add(time.Hour)}
 	run(t, []gwt{
 		{"L1 a registered lock cannot be registered by anyone else", []es.Event{registered()},
-			func(l *lock.Lock) error { return l.Reregister(newOwner, "Mine", "UTC", "dev2", later) }, nil, domain.EConflict},
+			func(l *lock.Lock) error { return l.Register(lockID, "FX-1001", newOwner, "Mine", "UTC", "dev2", later) }, nil, domain.EConflict},
+		{"L17 a serial replaced away can never be registered again",
+			[]es.Event{registered(), lock.Replaced{OldSerial: "FX-1001", NewSerial: "FX-2002", ReplacedBy: owner, ReplacedAt: t0}, lock.Removed{OwnerID: owner, RemovedBy: owner, RemovedAt: t0}},
+			func(l *lock.Lock) error { return l.Register(lockID, "FX-1001", newOwner, "Mine", "UTC", "dev2", later) }, nil, domain.EConflict},
 		{"L7 re-registration keeps the original trial end and allowance: no new trial", []es.Event{registered(), removed},
-			func(l *lock.Lock) error { return l.Reregister(newOwner, "Mine", "UTC", "dev2", later) },
+			func(l *lock.Lock) error { return l.Register(lockID, "FX-1001", newOwner, "Mine", "UTC", "dev2", later) },
 			[]es.Event{lock.Registered{LockID: lockID, Serial: "FX-1001", OwnerID: newOwner, Name: "Mine", TimeZone: "UTC",
 				RegisteredAt: later, TrialEndsAt: trialEnd, KeyAllowance: 25, DeviceTokenDigest: "dev2"}}, ""},
 	})
@@ -469,4 +472,19 @@ func TestStoredEventsDecode(t *testing.T) {
 		require.NoError(t, err, f)
 		require.Equal(t, typ, e.EventType())
 	}
+}
+
+func TestSerial(t *testing.T) {
+	t.Parallel()
+	s := lock.NewSerial()
+	require.NoError(t, s.Assign("FX-1001", lockID, t0), "L1 a new serial is reserved for its lock")
+	require.Equal(t, []es.Event{lock.SerialAssigned{Serial: "FX-1001", LockID: lockID, AssignedAt: t0}}, s.Changes())
+	s.Committed()
+	require.Equal(t, domain.EConflict, domain.ErrorCode(s.Assign("FX-1001", uuid.New(), t0)), "L1 a reserved serial cannot be reserved again")
+	require.Equal(t, domain.EConflict, domain.ErrorCode(s.Retire(uuid.New(), t0)), "only its own lock retires a serial")
+	require.NoError(t, s.Retire(lockID, t0))
+	require.True(t, s.Retired(), "L17 the old serial is retired")
+	s.Committed()
+	require.NoError(t, s.Retire(lockID, t0))
+	require.Empty(t, s.Changes(), "retiring twice records nothing")
 }
