@@ -1,0 +1,110 @@
+package projections
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"sleutel/domain/es"
+)
+
+// KV is the durable key-value store the read models live in. Keys are bytes that
+// sort as the read models need; values are JSON.
+type KV interface {
+	// Get returns the value at key, or nil when there is none.
+	Get(ctx context.Context, key []byte) ([]byte, error)
+	// Scan returns up to limit pairs whose keys start with prefix, from the key
+	// start (inclusive; nil for the first or, in reverse, the last) in key order or
+	// in reverse.
+	Scan(ctx context.Context, prefix, start []byte, limit int, reverse bool) ([]Pair, error)
+	// Write runs fn on a batch and applies what it wrote atomically, or nothing
+	// when fn fails.
+	Write(ctx context.Context, fn func(Batch) error) error
+}
+
+// Pair is one key and value of a Scan.
+type Pair struct {
+	Key, Value []byte
+}
+
+// Batch collects writes. Its Get sees the batch's own writes.
+type Batch interface {
+	Get(key []byte) ([]byte, error)
+	Set(key, value []byte) error
+	Delete(key []byte) error
+	// DeletePrefix removes every key starting with prefix.
+	DeletePrefix(prefix []byte) error
+}
+
+// key joins parts with '/' into a store key.
+func key(parts ...string) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, '/')
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// posKey renders a position so keys sort in log order.
+func posKey(p es.Position) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], p.Commit)
+	binary.BigEndian.PutUint64(b[8:], p.Prepare)
+	return string(b[:])
+}
+
+func getJSON(b Batch, k []byte, v any) (bool, error) {
+	raw, err := b.Get(k)
+	if err != nil || raw == nil {
+		return false, err
+	}
+	return true, json.Unmarshal(raw, v)
+}
+
+func setJSON(b Batch, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Set(k, raw)
+}
+
+func readJSON(ctx context.Context, kv KV, k []byte, v any) (bool, error) {
+	raw, err := kv.Get(ctx, k)
+	if err != nil || raw == nil {
+		return false, err
+	}
+	return true, json.Unmarshal(raw, v)
+}
+
+// guard makes a projection idempotent per stream: it remembers, in the same batch
+// as the rows, the last revision of each stream it applied, and skips an event it
+// has seen (at-least-once delivery, after a crash or a retry).
+type guard string
+
+// fresh reports whether env is past what the projection applied of its stream, and
+// records it as applied.
+func (g guard) fresh(b Batch, env es.Envelope) (bool, error) {
+	k := key(string(g), "rev", env.Stream)
+	raw, err := b.Get(k)
+	if err != nil {
+		return false, err
+	}
+	if raw != nil {
+		if len(raw) != 8 {
+			return false, fmt.Errorf("%s: bad revision marker for %s", g, env.Stream)
+		}
+		if env.Revision <= binary.BigEndian.Uint64(raw) {
+			return false, nil
+		}
+	}
+	return true, b.Set(k, binary.BigEndian.AppendUint64(nil, env.Revision))
+}

@@ -1,0 +1,203 @@
+package projections
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"sleutel/domain/es"
+	"sleutel/domain/lock"
+	"sleutel/domain/report"
+)
+
+// LogEntry is one line of a lock's event log (L14).
+type LogEntry struct {
+	Position   es.Position     `json:"position"`
+	Type       string          `json:"type"`
+	OccurredAt time.Time       `json:"occurred_at"` // at the door for device reports
+	RecordedAt time.Time       `json:"recorded_at"`
+	Actor      string          `json:"actor,omitempty"`
+	KeyID      *uuid.UUID      `json:"key_id,omitempty"`
+	Details    json.RawMessage `json:"details"`
+}
+
+// LockLog keeps each lock's event log: every management event of the lock and every
+// report of its device (L14). Entries are kept per ownership (tenure), so an owner
+// sees only what happened since they registered the lock (E2).
+type LockLog struct{ kv KV }
+
+// NewLockLog returns the projection.
+func NewLockLog(kv KV) *LockLog { return &LockLog{kv: kv} }
+
+const lockLog = "lock_log_v1"
+
+// Name implements Projection.
+func (*LockLog) Name() string { return lockLog }
+
+// Filter implements Filtered.
+func (*LockLog) Filter() es.Filter {
+	return es.Filter{Categories: []string{lock.Category, report.Category}}
+}
+
+// Reset implements Resetter.
+func (p *LockLog) Reset(ctx context.Context) error {
+	return p.kv.Write(ctx, func(b Batch) error { return b.DeletePrefix(key(lockLog)) })
+}
+
+func tenureKey(lockID uuid.UUID) []byte { return key(lockLog, "tenure", lockID.String()) }
+
+func entryPrefix(lockID uuid.UUID, tenure uint32) []byte {
+	var t [4]byte
+	binary.BigEndian.PutUint32(t[:], tenure)
+	return append(key(lockLog, "ev", lockID.String(), string(t[:])), '/')
+}
+
+// secretFields are never shown in a log, even as digests.
+var secretFields = []string{"credential_digest", "device_token_digest"}
+
+// Handle implements Projection.
+func (p *LockLog) Handle(ctx context.Context, env es.Envelope) error {
+	lockID, ok := es.StreamID(env.Stream)
+	if !ok {
+		return nil
+	}
+	entry := LogEntry{Position: env.Position, Type: env.Type, OccurredAt: env.RecordedAt, RecordedAt: env.RecordedAt, Actor: env.Metadata.Actor}
+	switch e := env.Event.(type) {
+	case report.Recorded:
+		entry.OccurredAt = e.OccurredAt
+		if e.KeyID != uuid.Nil {
+			entry.KeyID = &e.KeyID
+		}
+	case lock.KeyIssued:
+		entry.KeyID = &e.KeyID
+	case lock.KeyChanged:
+		entry.KeyID = &e.KeyID
+	case lock.KeyRevoked:
+		entry.KeyID = &e.KeyID
+	case lock.KeyUsed:
+		entry.KeyID = &e.KeyID
+	}
+	details, err := redact(env.Data)
+	if err != nil {
+		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
+	}
+	entry.Details = details
+	err = p.kv.Write(ctx, func(b Batch) error {
+		if fresh, err := guard(lockLog).fresh(b, env); err != nil || !fresh {
+			return err
+		}
+		var tenure uint32
+		if raw, err := b.Get(tenureKey(lockID)); err != nil {
+			return err
+		} else if len(raw) == 4 {
+			tenure = binary.BigEndian.Uint32(raw)
+		}
+		if _, registered := env.Event.(lock.Registered); registered {
+			tenure++
+			if err := b.Set(tenureKey(lockID), binary.BigEndian.AppendUint32(nil, tenure)); err != nil {
+				return err
+			}
+		}
+		return setJSON(b, append(entryPrefix(lockID, tenure), posKey(env.Position)...), &entry)
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
+	}
+	return nil
+}
+
+func redact(data []byte) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	for _, f := range secretFields {
+		delete(m, f)
+	}
+	return json.Marshal(m)
+}
+
+// LogFilter narrows a log listing; zero values mean any.
+type LogFilter struct {
+	Types []string
+	Since time.Time // occurred at or after
+	Until time.Time // occurred before
+}
+
+// LockLogQueries reads lock event logs.
+type LockLogQueries struct {
+	kv    KV
+	locks *LockQueries
+}
+
+// NewLockLogQueries returns the queries over kv.
+func NewLockLogQueries(kv KV, locks *LockQueries) *LockLogQueries {
+	return &LockLogQueries{kv: kv, locks: locks}
+}
+
+// Events returns the lock's log as its owner may see it, newest first, before the
+// position before (es.Start for the newest); next is the cursor of the following
+// page, or es.Start.
+func (q *LockLogQueries) Events(ctx context.Context, account, lockID uuid.UUID, f LogFilter, before es.Position, limit int) (out []LogEntry, next es.Position, err error) {
+	if _, err := q.locks.Lock(ctx, account, lockID); err != nil {
+		return nil, es.Start, err
+	}
+	var tenure uint32
+	if raw, err := q.kv.Get(ctx, tenureKey(lockID)); err != nil {
+		return nil, es.Start, err
+	} else if len(raw) == 4 {
+		tenure = binary.BigEndian.Uint32(raw)
+	}
+	prefix := entryPrefix(lockID, tenure)
+	bound := before // entries at or after bound are behind us
+	for len(out) <= limit {
+		var start []byte
+		if !bound.IsZero() {
+			start = append(slices.Clone(prefix), posKey(bound)...)
+		}
+		pairs, err := q.kv.Scan(ctx, prefix, start, 512, true)
+		if err != nil {
+			return nil, es.Start, err
+		}
+		scanned := 0
+		for _, p := range pairs {
+			var e LogEntry
+			if err := json.Unmarshal(p.Value, &e); err != nil {
+				return nil, es.Start, err
+			}
+			if !bound.IsZero() && !e.Position.Less(bound) {
+				continue
+			}
+			scanned++
+			bound = e.Position
+			if f.match(&e) {
+				out = append(out, e)
+			}
+		}
+		if scanned == 0 {
+			break
+		}
+	}
+	if len(out) > limit {
+		out, next = out[:limit], out[limit-1].Position
+	}
+	return out, next, nil
+}
+
+func (f LogFilter) match(e *LogEntry) bool {
+	if len(f.Types) > 0 && !slices.Contains(f.Types, e.Type) {
+		return false
+	}
+	if !f.Since.IsZero() && e.OccurredAt.Before(f.Since) {
+		return false
+	}
+	if !f.Until.IsZero() && !e.OccurredAt.Before(f.Until) {
+		return false
+	}
+	return true
+}
