@@ -20,8 +20,10 @@ type CheckpointStore interface {
 	// LoadCheckpoint returns the position saved under name, or es.Start when
 	// there is none.
 	LoadCheckpoint(ctx context.Context, name string) (es.Position, error)
-	// SaveCheckpoint stores pos under name. It must survive the process being
-	// killed once it has returned.
+	// SaveCheckpoint stores pos under name. It need not fsync: a write that a
+	// crash takes back only makes the consumer see some events again. It should
+	// survive the process being killed shortly after it returns (the embedded
+	// store's does once Pebble's log writer has handed it to the kernel).
 	SaveCheckpoint(ctx context.Context, name string, pos es.Position) error
 }
 
