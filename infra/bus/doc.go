@@ -56,10 +56,11 @@
 // subscription, at most one per CheckpointInterval, always of the latest position,
 // and a last one when the subscription ends. A consumer's ack rate therefore never
 // sets the write rate, and a slow store never slows delivery. The embedded store
-// writes checkpoints to its log without an fsync: they survive a kill -9, and a
-// crash (or a power loss) takes back at most the advances not yet written, whose
-// events are then delivered again. Delivery is at-least-once: every handler must be
-// idempotent.
+// writes checkpoints to its log without an fsync: a kill -9 loses at most the
+// advances of the last CheckpointInterval (plus the milliseconds before Pebble's log
+// writer hands a write to the kernel); a power loss may lose more. Either way the
+// lost advances only deliver their events again, never skip one: delivery is
+// at-least-once, and every handler must be idempotent.
 //
 // A consumer name is a durable cursor, not a consumer group: two live subscriptions
 // under one checkpoint name would each receive every message. A Subscriber refuses a
