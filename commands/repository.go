@@ -1,0 +1,280 @@
+package commands
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"sleutel/domain/es"
+)
+
+// Aggregate is what a Repository needs of an aggregate (es.Root provides most).
+type Aggregate interface {
+	Version() uint64
+	Changes() []es.Event
+	Committed()
+	Replay(events ...es.Event)
+}
+
+// maxAttempts bounds the load–decide–append loop on concurrency conflicts.
+const maxAttempts = 3
+
+// recentIDs bounds the event ids a cached aggregate remembers for idempotent retries.
+const recentIDs = 4096
+
+// Repository loads, caches and saves aggregates of one kind.
+//
+// Aggregates stay in memory after use (an LRU of Capacity entries), so a command on
+// a busy lock costs one append, not a reload of its history: the cached version is
+// validated by the append's expected revision, and only a conflict (another node
+// wrote) or a failed append makes the repository read the stream again. Commands on
+// one aggregate are serialized on this node by the entry's mutex.
+type Repository[T Aggregate] struct {
+	store    EventStore
+	registry *es.Registry
+	blank    func(stream string) T
+	capacity int
+
+	mu      sync.Mutex
+	entries map[string]*entry[T]
+	lru     *list.List // of stream names, most recent at the front
+}
+
+type entry[T Aggregate] struct {
+	mu     sync.Mutex
+	agg    T
+	loaded bool
+	ids    map[uuid.UUID]es.Position // recent event ids of the stream
+	order  []uuid.UUID               // ids in arrival order, for bounding
+	elem   *list.Element
+	users  int // goroutines holding or waiting for mu: never evicted while > 0
+}
+
+// NewRepository returns a Repository; blank returns an empty aggregate for a stream.
+func NewRepository[T Aggregate](store EventStore, registry *es.Registry, blank func(stream string) T, capacity int) *Repository[T] {
+	if store == nil || registry == nil || blank == nil {
+		panic("commands: nil dependency")
+	}
+	if capacity <= 0 {
+		capacity = 10_000
+	}
+	return &Repository[T]{store: store, registry: registry, blank: blank, capacity: capacity,
+		entries: make(map[string]*entry[T]), lru: list.New()}
+}
+
+// acquire returns stream's entry, locked.
+func (r *Repository[T]) acquire(stream string) *entry[T] {
+	r.mu.Lock()
+	e := r.entries[stream]
+	if e == nil {
+		e = &entry[T]{ids: make(map[uuid.UUID]es.Position)}
+		e.elem = r.lru.PushFront(stream)
+		r.entries[stream] = e
+		r.evict()
+	} else {
+		r.lru.MoveToFront(e.elem)
+	}
+	e.users++
+	r.mu.Unlock()
+	e.mu.Lock()
+	return e
+}
+
+func (r *Repository[T]) release(e *entry[T]) {
+	e.mu.Unlock()
+	r.mu.Lock()
+	e.users--
+	r.mu.Unlock()
+}
+
+// evict drops the least recently used idle entries over capacity. r.mu is held.
+func (r *Repository[T]) evict() {
+	for el := r.lru.Back(); el != nil && r.lru.Len() > r.capacity; {
+		prev := el.Prev()
+		stream := el.Value.(string)
+		if e := r.entries[stream]; e.users == 0 {
+			r.lru.Remove(el)
+			delete(r.entries, stream)
+		}
+		el = prev
+	}
+}
+
+// Forget drops stream from the cache (tests and tooling).
+func (r *Repository[T]) Forget(stream string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e := r.entries[stream]; e != nil && e.users == 0 {
+		r.lru.Remove(e.elem)
+		delete(r.entries, stream)
+	}
+}
+
+// load reads stream from the revision after what e holds and replays it.
+func (r *Repository[T]) load(ctx context.Context, stream string, e *entry[T]) error {
+	if !e.loaded {
+		e.agg, e.loaded = r.blank(stream), true
+		clear(e.ids)
+		e.order = e.order[:0]
+	}
+	for {
+		recs, err := r.store.ReadStream(ctx, stream, e.agg.Version(), 4096)
+		if err != nil {
+			e.loaded = false
+			return fmt.Errorf("load %s: %w", stream, err)
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		events := make([]es.Event, len(recs))
+		for i, rec := range recs {
+			env, err := r.registry.Envelope(rec)
+			if err != nil {
+				e.loaded = false
+				return fmt.Errorf("load %s: %w", stream, err)
+			}
+			events[i] = env.Event
+			e.remember(rec.ID, rec.Position)
+		}
+		e.agg.Replay(events...)
+	}
+}
+
+func (e *entry[T]) remember(id uuid.UUID, pos es.Position) {
+	e.ids[id] = pos
+	e.order = append(e.order, id)
+	if len(e.order) > 2*recentIDs {
+		for _, old := range e.order[:len(e.order)-recentIDs] {
+			delete(e.ids, old)
+		}
+		e.order = append(e.order[:0], e.order[len(e.order)-recentIDs:]...)
+	}
+}
+
+// eventID returns the id of the i-th event a command appends: derived from the
+// idempotency key when there is one, so a retried command is recognised.
+func eventID(meta Meta, i int) uuid.UUID {
+	return meta.NewID(fmt.Sprintf("event/%d", i))
+}
+
+// Update runs decide on stream's aggregate and appends what it recorded, with the
+// aggregate's version as the expected revision. On a conflict it catches up and
+// decides again, at most maxAttempts times, then returns ErrConflict. A decide that
+// records nothing appends nothing. When meta carries an idempotency key whose
+// command already stands in the stream, Update returns its position and does not
+// decide again.
+func (r *Repository[T]) Update(ctx context.Context, stream string, meta Meta, decide func(T) error) (Result, error) {
+	e := r.acquire(stream)
+	defer r.release(e)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if !e.loaded {
+			if err := r.load(ctx, stream, e); err != nil {
+				return Result{}, err
+			}
+		}
+		if meta.IdempotencyKey != "" {
+			if pos, done := e.ids[eventID(meta, 0)]; done {
+				return Result{Position: pos, Replayed: true}, nil
+			}
+		}
+		if err := decide(e.agg); err != nil {
+			if len(e.agg.Changes()) > 0 {
+				e.loaded = false // a decision that failed half-way leaves the state dirty
+			}
+			return Result{}, err
+		}
+		changes := e.agg.Changes()
+		if len(changes) == 0 {
+			return Result{}, nil
+		}
+		data := make([]es.EventData, len(changes))
+		for i, ev := range changes {
+			d, err := r.registry.Encode(eventID(meta, i), ev, meta.metadata())
+			if err != nil {
+				e.loaded = false
+				return Result{}, fmt.Errorf("update %s: %w", stream, err)
+			}
+			data[i] = d
+		}
+		res, err := r.store.Append(ctx, stream, es.AfterVersion(e.agg.Version()), data...)
+		switch {
+		case err == nil:
+			e.agg.Committed()
+			for _, d := range data {
+				e.remember(d.ID, res.Position) // the batch's last position: enough to wait on
+			}
+			return Result{Position: res.Position}, nil
+		case errors.Is(err, es.ErrConcurrency):
+			// Another writer moved the stream: rebuild from the store and decide again.
+			e.loaded = false
+			continue
+		default:
+			e.loaded = false
+			return Result{}, fmt.Errorf("update %s: %w", stream, err)
+		}
+	}
+	return Result{}, ErrConflict
+}
+
+// Read runs view on stream's aggregate under its lock, without changing it.
+func (r *Repository[T]) Read(ctx context.Context, stream string, view func(T) error) error {
+	e := r.acquire(stream)
+	defer r.release(e)
+	if !e.loaded {
+		if err := r.load(ctx, stream, e); err != nil {
+			return err
+		}
+	}
+	return view(e.agg)
+}
+
+// ErrExists is returned by Create for a stream that already has events.
+var ErrExists = errors.New("stream exists")
+
+// Create appends the first events of a new stream, built by build, expecting no
+// stream. It returns ErrExists (wrapped) when the stream has events, unless they are
+// this same command retried with its idempotency key.
+func (r *Repository[T]) Create(ctx context.Context, stream string, meta Meta, build func() (T, error)) (Result, error) {
+	e := r.acquire(stream)
+	defer r.release(e)
+	if !e.loaded {
+		if err := r.load(ctx, stream, e); err != nil {
+			return Result{}, err
+		}
+	}
+	if e.agg.Version() > 0 {
+		if pos, done := e.ids[eventID(meta, 0)]; meta.IdempotencyKey != "" && done {
+			return Result{Position: pos, Replayed: true}, nil
+		}
+		return Result{}, fmt.Errorf("create %s: %w", stream, ErrExists)
+	}
+	agg, err := build()
+	if err != nil {
+		return Result{}, err
+	}
+	changes := agg.Changes()
+	data := make([]es.EventData, len(changes))
+	for i, ev := range changes {
+		if data[i], err = r.registry.Encode(eventID(meta, i), ev, meta.metadata()); err != nil {
+			return Result{}, fmt.Errorf("create %s: %w", stream, err)
+		}
+	}
+	res, err := r.store.Append(ctx, stream, es.NoStream(), data...)
+	if err != nil {
+		e.loaded = false
+		if errors.Is(err, es.ErrConcurrency) {
+			return Result{}, fmt.Errorf("create %s: %w", stream, ErrExists)
+		}
+		return Result{}, fmt.Errorf("create %s: %w", stream, err)
+	}
+	agg.Committed()
+	e.agg = agg
+	for _, d := range data {
+		e.remember(d.ID, res.Position)
+	}
+	return Result{Position: res.Position}, nil
+}
