@@ -343,7 +343,36 @@ func (h *Locks) IssueKey(ctx context.Context, by uuid.UUID, meta Meta, cmd Issue
 	if err != nil {
 		return IssuedKey{}, err
 	}
+	if res.Replayed && t == lock.KeyCode && cmd.Credential == "" {
+		// A retry: find which derived PIN the first attempt kept, to show it again.
+		pin, err = h.replayedPIN(ctx, cmd.LockID, req.KeyID, meta)
+		if err != nil {
+			return IssuedKey{}, err
+		}
+	}
 	return IssuedKey{Result: res, KeyID: req.KeyID, PIN: pin}, nil
+}
+
+func (h *Locks) replayedPIN(ctx context.Context, lockID, keyID uuid.UUID, meta Meta) (string, error) {
+	var want string
+	if err := h.locks.Read(ctx, lock.Stream(lockID), func(l *lock.Lock) error {
+		if k := l.Key(keyID); k != nil {
+			want = k.CredentialDigest
+		}
+		return nil
+	}); err != nil || want == "" {
+		return "", err // revoked since: the PIN is of no use any more
+	}
+	for attempt := 0; attempt < 20; attempt++ {
+		pin, err := h.generatePIN(meta, attempt)
+		if err != nil {
+			return "", err
+		}
+		if h.secrets.CredentialDigest(lockID, string(lock.KeyCode), pin) == want {
+			return pin, nil
+		}
+	}
+	return "", nil
 }
 
 // generatePIN returns a uniform PIN: derived from the idempotency key when there is
