@@ -72,13 +72,13 @@ const (
 // KeyRow is the read model of one key. The API serves its own view of it, without
 // the credential digest.
 type KeyRow struct {
-	ID               uuid.UUID     `json:"id"`
-	LockID           uuid.UUID     `json:"lock_id"`
-	Type             lock.KeyType  `json:"type"`
-	HolderName       string        `json:"holder_name"`
-	AccountID        *uuid.UUID    `json:"account_id,omitempty"`
+	ID         uuid.UUID    `json:"id"`
+	LockID     uuid.UUID    `json:"lock_id"`
+	Type       lock.KeyType `json:"type"`
+	HolderName string       `json:"holder_name"`
+	AccountID  *uuid.UUID   `json:"account_id,omitempty"`
 	// CredentialDigest is stored for the access index; the API never serves it.
-	CredentialDigest string `json:"credential_digest,omitempty"`
+	CredentialDigest string        `json:"credential_digest,omitempty"`
 	CredentialHint   string        `json:"credential_hint,omitempty"`
 	ValidFrom        *time.Time    `json:"valid_from,omitempty"`
 	ValidUntil       *time.Time    `json:"valid_until,omitempty"`
