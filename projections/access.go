@@ -125,6 +125,21 @@ func (x *AccessIndex) UseLimited(ctx context.Context, lockID, keyID uuid.UUID) (
 	return k != nil && k.MaxUses > 0, nil
 }
 
+// PhoneHolder returns the account holding an active phone key of the lock.
+func (x *AccessIndex) PhoneHolder(ctx context.Context, lockID, keyID uuid.UUID) (uuid.UUID, bool, error) {
+	l, err := x.entry(ctx, lockID)
+	if err != nil {
+		return uuid.Nil, false, err
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	k := l.byID[keyID]
+	if k == nil || k.Type != lock.KeyPhone {
+		return uuid.Nil, false, nil
+	}
+	return k.AccountID, true, nil
+}
+
 // Location returns a lock's time zone.
 func (x *AccessIndex) Location(ctx context.Context, lockID uuid.UUID) (*time.Location, error) {
 	l, err := x.entry(ctx, lockID)

@@ -37,6 +37,10 @@ const (
 	KeyConsumer      = "consumer"
 	KeyTopic         = "topic"
 	KeyEventID       = "event_id"
+	KeyMethod        = "method"
+	KeyRoute         = "route"
+	KeyStatus        = "status"
+	KeyActor         = "actor"
 )
 
 // Command is the command field.
@@ -44,6 +48,19 @@ func Command(name string) zap.Field { return zap.String(KeyCommand, name) }
 
 // Stream is the stream field.
 func Stream(name string) zap.Field { return zap.String(KeyStream, name) }
+
+// Method is the HTTP method field.
+func Method(m string) zap.Field { return zap.String(KeyMethod, m) }
+
+// Route is the HTTP route template field (never the raw path: it may hold ids only,
+// but templates keep lines comparable).
+func Route(r string) zap.Field { return zap.String(KeyRoute, r) }
+
+// Status is the HTTP status field.
+func Status(code int) zap.Field { return zap.Int(KeyStatus, code) }
+
+// Actor is the field naming who acted: "account:<id>", "device:<id>" or "system:…".
+func Actor(a string) zap.Field { return zap.String(KeyActor, a) }
 
 // KeyID is the key id field.
 func KeyID(id fmt.Stringer) zap.Field { return zap.Stringer(KeyKeyID, id) }

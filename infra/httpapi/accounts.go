@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"sleutel/commands"
+)
+
+// AccountService runs the account commands.
+type AccountService interface {
+	// SignUp creates an account (self sign-up).
+	SignUp(ctx context.Context, m commands.Meta, cmd commands.SignUp) (commands.SignedUp, error)
+	// Login checks a password and starts a session (A2, A3).
+	Login(ctx context.Context, m commands.Meta, username, password string) (commands.LoggedIn, error)
+}
+
+// CodeService runs the prepaid-code commands.
+type CodeService interface {
+	// IssueCodes issues a batch of codes of one product (P1); operators only.
+	IssueCodes(ctx context.Context, by uuid.UUID, isOperator bool, m commands.Meta, product string, count int) (commands.IssuedCodes, error)
+	// RedeemOnLock redeems a code on a lock the caller owns (L3, L8, L11, P2, P3).
+	RedeemOnLock(ctx context.Context, by, lockID uuid.UUID, m commands.Meta, code string) (commands.Result, error)
+}
+
+func (s *Server) accountRoutes() {
+	s.handle(http.MethodPost, "/v1/accounts", public, s.signUp)
+	s.handle(http.MethodPost, "/v1/sessions", public, s.login)
+	s.handle(http.MethodPost, "/v1/codes", account, s.issueCodes)
+}
+
+func (s *Server) signUp(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Username string `json:"username"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.Accounts.SignUp(r.Context(), m, commands.SignUp{Username: body.Username, Email: body.Email, Password: body.Password})
+	if err != nil {
+		return err
+	}
+	if err := s.settle(r, res.Result); err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/v1/accounts/"+res.AccountID.String())
+	writeJSON(w, http.StatusCreated, map[string]any{"id": res.AccountID, "username": res.Username})
+	return nil
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.Accounts.Login(r.Context(), m, body.Username, body.Password)
+	if err != nil {
+		return err
+	}
+	if err := s.settle(r, res.Result); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": res.Token, "expires_at": res.ExpiresAt.UTC().Format(time.RFC3339)})
+	return nil
+}
+
+func (s *Server) issueCodes(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Product string `json:"product"`
+		Count   int    `json:"count"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	m, err := meta(r)
+	if err != nil {
+		return err
+	}
+	p := principal(r)
+	res, err := s.Codes.IssueCodes(r.Context(), p.AccountID, p.HasRole("operator"), m, body.Product, body.Count)
+	if err != nil {
+		return err
+	}
+	if err := s.settle(r, res.Result); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"product": res.Product, "codes": res.Codes})
+	return nil
+}
