@@ -79,6 +79,13 @@ func benchStore(ctx context.Context, w io.Writer, cfg storeBenchConfig) error {
 	if err != nil {
 		return fmt.Errorf("read_all: %w", err)
 	}
+	if err := emit(w, r); err != nil {
+		return err
+	}
+	r, err = subscriptionLag(ctx, s, cfg.duration)
+	if err != nil {
+		return fmt.Errorf("subscription_lag: %w", err)
+	}
 	return emit(w, r)
 }
 

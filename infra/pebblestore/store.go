@@ -238,8 +238,8 @@ type pendingBatch struct {
 // Writers answered by a sync come straight back with their next append. Launching
 // the moment the sync completes would leave them for the batch after, and the
 // writers would settle into two half-size cohorts taking turns at the disk. So after
-// a sync the committer waits, at most half as long as that sync took, until as many
-// appends are waiting as the sync answered.
+// a sync the committer waits, at most half as long as that sync took, until the
+// writers it answered have joined those already waiting.
 func (s *Store) commitLoop() {
 	syncerDone := make(chan struct{})
 	synced := make(chan syncDone, 1)
@@ -289,7 +289,10 @@ func (s *Store) commitLoop() {
 			}
 		case d := <-synced:
 			inFlight = false
-			cohort = d.answered
+			cohort = d.answered // the writers just answered, on top of those already waiting
+			if cur != nil {
+				cohort += len(cur.reqs)
+			}
 			if wait := min(d.took/2, maxLinger); cur == nil || len(cur.reqs) < cohort {
 				if linger == nil {
 					linger = time.NewTimer(wait)
