@@ -10,7 +10,9 @@ import (
 
 // Event type names are stored forever: never rename, never reuse.
 const (
-	IssuedType   = "code.issued"
+	// IssuedType is the stored type of Issued.
+	IssuedType = "code.issued"
+	// RedeemedType is the stored type of Redeemed.
 	RedeemedType = "code.redeemed"
 )
 

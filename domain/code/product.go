@@ -139,7 +139,9 @@ type TargetKind string
 
 // Target kinds.
 const (
-	TargetLock    TargetKind = "lock"
+	// TargetLock is a lock, for management, shared management and keys codes.
+	TargetLock TargetKind = "lock"
+	// TargetAccount is an account, for organization management codes.
 	TargetAccount TargetKind = "account"
 )
 
