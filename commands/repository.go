@@ -181,15 +181,20 @@ func (r *Repository[T]) Update(ctx context.Context, stream string, meta Meta, de
 				return Result{Position: pos, Replayed: true}, nil
 			}
 		}
+		var refusal error
 		if err := decide(e.agg); err != nil {
-			if len(e.agg.Changes()) > 0 {
-				e.loaded = false // a decision that failed half-way leaves the state dirty
+			var keep *keepChanges
+			if !errors.As(err, &keep) {
+				if len(e.agg.Changes()) > 0 {
+					e.loaded = false // a decision that failed half-way leaves the state dirty
+				}
+				return Result{}, err
 			}
-			return Result{}, err
+			refusal = keep.err
 		}
 		changes := e.agg.Changes()
 		if len(changes) == 0 {
-			return Result{}, nil
+			return Result{}, refusal
 		}
 		data := make([]es.EventData, len(changes))
 		for i, ev := range changes {
@@ -207,7 +212,7 @@ func (r *Repository[T]) Update(ctx context.Context, stream string, meta Meta, de
 			for _, d := range data {
 				e.remember(d.ID, res.Position) // the batch's last position: enough to wait on
 			}
-			return Result{Position: res.Position}, nil
+			return Result{Position: res.Position}, refusal
 		case errors.Is(err, es.ErrConcurrency):
 			// Another writer moved the stream: rebuild from the store and decide again.
 			e.loaded = false
@@ -219,6 +224,17 @@ func (r *Repository[T]) Update(ctx context.Context, stream string, meta Meta, de
 	}
 	return Result{}, ErrConflict
 }
+
+// keepChanges marks a refusal whose recorded events must still be stored, such as
+// a failed login that counts towards a lockout (A3).
+type keepChanges struct{ err error }
+
+func (k *keepChanges) Error() string { return k.err.Error() }
+func (k *keepChanges) Unwrap() error { return k.err }
+
+// KeepChanges wraps a decision's error so that Update stores what the decision
+// recorded and then returns err.
+func KeepChanges(err error) error { return &keepChanges{err: err} }
 
 // Read runs view on stream's aggregate under its lock, without changing it.
 func (r *Repository[T]) Read(ctx context.Context, stream string, view func(T) error) error {
