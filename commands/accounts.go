@@ -16,12 +16,12 @@ import (
 
 // Passwords hashes and checks passwords with a slow salted hash (A2).
 type Passwords interface {
-	Hash(password string) (string, error)
-	// Verify reports whether password matches hash, in constant time.
-	Verify(hash, password string) (bool, error)
+	Hash(ctx context.Context, password string) (string, error)
+	// Verify reports whether password matches the stored hash, in constant time.
+	Verify(ctx context.Context, password, hash string) (bool, error)
 	// Dummy costs what a Verify costs, for unknown usernames, so timing does not
 	// tell whether an account exists.
-	Dummy(password string)
+	Dummy(ctx context.Context, password string) error
 }
 
 // UsernameKey turns a username into the key under which it is unique: matched
@@ -107,7 +107,7 @@ func (h *Accounts) create(ctx context.Context, m Meta, cmd SignUp, roles []accou
 	} else if taken && holder != m.NewID("account") {
 		return SignedUp{}, account.ErrUsernameTaken
 	}
-	hash, err := h.passwords.Hash(cmd.Password)
+	hash, err := h.passwords.Hash(ctx, cmd.Password)
 	if err != nil {
 		return SignedUp{}, err
 	}
@@ -200,10 +200,12 @@ func (h *Accounts) Login(ctx context.Context, m Meta, username, password string)
 		}
 	}
 	if hash == "" || len(password) > 1024 {
-		h.passwords.Dummy(password)
+		if err := h.passwords.Dummy(ctx, password); err != nil {
+			return LoggedIn{}, err
+		}
 		return LoggedIn{}, account.ErrWrongCredentials
 	}
-	ok, err := h.passwords.Verify(hash, password)
+	ok, err := h.passwords.Verify(ctx, password, hash)
 	if err != nil {
 		return LoggedIn{}, err
 	}
@@ -215,7 +217,7 @@ func (h *Accounts) Login(ctx context.Context, m Meta, username, password string)
 	var expires time.Time
 	res, err := h.accounts.Update(ctx, accountStream(id), m, func(a *account.Account) error {
 		if a.PasswordHash() != hash { // changed while we verified: verify again
-			if ok, err = h.passwords.Verify(a.PasswordHash(), password); err != nil {
+			if ok, err = h.passwords.Verify(ctx, password, a.PasswordHash()); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,70 @@
+// Command sleuteld is the Sleutel server: the HTTP API on the embedded event store
+// in ./data by default, or on EventStoreDB with --store esdb://….
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"sleutel/cmd/internal/platform"
+	"sleutel/infra/logging"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m, err := configure(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sleuteld:", err)
+		os.Exit(2)
+	}
+	if err := m.Run(ctx); err != nil {
+		m.Logger.Error("start: " + err.Error())
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	m.Logger.Info("stopping: draining requests and closing the store")
+	if err := m.Close(); err != nil {
+		m.Logger.Error("stop: " + err.Error())
+		os.Exit(1)
+	}
+}
+
+// configure reads the flags, each of which the environment can also set
+// (SLEUTEL_ADDR, SLEUTEL_DATA, SLEUTEL_STORE, SLEUTEL_DEV_CLOCK, SLEUTEL_LOG_LEVEL,
+// SLEUTEL_LOG_FORMAT); a flag given on the command line wins.
+func configure(args []string) (*platform.Main, error) {
+	fs := flag.NewFlagSet("sleuteld", flag.ContinueOnError)
+	env := func(name, def string) string {
+		if v, ok := os.LookupEnv(name); ok {
+			return v
+		}
+		return def
+	}
+	devDefault, _ := strconv.ParseBool(env("SLEUTEL_DEV_CLOCK", "false"))
+	var cfg platform.Config
+	fs.StringVar(&cfg.Addr, "addr", env("SLEUTEL_ADDR", ":8080"), "address to serve HTTP on (SLEUTEL_ADDR)")
+	fs.StringVar(&cfg.DataDir, "data", env("SLEUTEL_DATA", "./data"), "data directory (SLEUTEL_DATA)")
+	fs.StringVar(&cfg.Store, "store", env("SLEUTEL_STORE", ""), "event store: empty for the embedded store in the data directory, or esdb://host:2113?tls=false (SLEUTEL_STORE)")
+	fs.BoolVar(&cfg.DevClock, "dev-clock", devDefault, "enable POST /v1/dev/clock to move time, for testing trials and expiry (SLEUTEL_DEV_CLOCK)")
+	level := fs.String("log-level", env("SLEUTEL_LOG_LEVEL", "info"), "debug, info, warn or error (SLEUTEL_LOG_LEVEL)")
+	format := fs.String("log-format", env("SLEUTEL_LOG_FORMAT", ""), "console or json; by default console on a terminal, json otherwise (SLEUTEL_LOG_FORMAT)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	log, err := logging.New(logging.Config{Level: *level, Format: *format})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger = log
+	cfg.OperatorPassword = os.Getenv("SLEUTEL_OPERATOR_PASSWORD")
+	return &platform.Main{Config: cfg}, nil
+}
