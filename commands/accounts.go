@@ -170,7 +170,12 @@ func (h *Accounts) AccountExists(ctx context.Context, id uuid.UUID) (bool, error
 	return ok, err
 }
 
-// HasAccounts reports whether the username is taken (the operator bootstrap).
+// Holder returns the account holding username, and false when none does.
+func (h *Accounts) Holder(ctx context.Context, username string) (uuid.UUID, bool, error) {
+	return h.holder(ctx, h.key(username))
+}
+
+// UsernameTaken reports whether the username is taken (the operator bootstrap).
 func (h *Accounts) UsernameTaken(ctx context.Context, username string) (bool, error) {
 	_, taken, err := h.holder(ctx, h.key(username))
 	return taken, err
