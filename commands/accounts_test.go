@@ -170,6 +170,9 @@ func TestRedemption(t *testing.T) {
 	require.Equal(t, 1, wins, "P2 exactly one of two concurrent redemptions wins")
 
 	// P3: consume a code, then "crash" before the lock gets its benefit.
+	lockC, err := h.locks.RegisterLock(ctx, owner, meta(owner, ""), commands.RegisterLock{Serial: "FX-P3", Name: "C", TimeZone: "UTC"})
+	require.NoError(t, err)
+	lockB = lockC
 	codes.FailAfterConsume(errors.New("injected crash"))
 	_, err = codes.RedeemOnLock(ctx, owner, lockB.LockID, meta(owner, ""), issued.Codes[1])
 	require.Error(t, err)
