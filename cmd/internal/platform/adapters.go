@@ -1,0 +1,43 @@
+package platform
+
+import (
+	"context"
+	"time"
+
+	"sleutel/infra/mail"
+	"sleutel/infra/secret"
+	"sleutel/projections"
+)
+
+// openKeyring opens (creating on first start) the platform's keyring in the data
+// directory's secrets folder.
+func openKeyring(dataDir string) (*secret.Keyring, error) { return secret.OpenKeyring(dataDir) }
+
+// passwords adapts infra/secret's argon2id hasher to commands.Passwords.
+type passwords struct{ h *secret.Hasher }
+
+func newPasswords() (passwords, error) {
+	h, err := secret.NewHasher(secret.DefaultParams())
+	return passwords{h: h}, err
+}
+
+func (p passwords) Hash(ctx context.Context, pw string) (string, error) { return p.h.Hash(ctx, pw) }
+func (p passwords) Verify(ctx context.Context, pw, hash string) (bool, error) {
+	return p.h.Verify(ctx, pw, hash)
+}
+func (p passwords) Dummy(ctx context.Context, pw string) error { return p.h.Dummy(ctx, pw) }
+
+// mailer adapts a mail sender to projections.Mailer.
+type mailer struct{ s mail.Sender }
+
+func (m mailer) Send(ctx context.Context, msg projections.Mail) error {
+	return m.s.Send(ctx, mail.Message{ID: msg.ID, To: msg.To, Subject: msg.Subject, Text: msg.Text})
+}
+
+// mailFrom is the sender address of the platform's mail.
+const mailFrom = "Sleutel <no-reply@sleutel.localhost>"
+
+func newOutbox(dir string, now func() time.Time) (mailer, error) {
+	o, err := mail.NewOutbox(mail.OutboxConfig{Dir: dir, From: mailFrom, Now: now})
+	return mailer{s: o}, err
+}
