@@ -164,6 +164,6 @@ func prefixEnd(prefix []byte) []byte {
 
 type quiet struct{}
 
-func (quiet) Infof(string, ...any)            {}
-func (quiet) Errorf(string, ...any)           {}
+func (quiet) Infof(string, ...any)           {}
+func (quiet) Errorf(string, ...any)          {}
 func (quiet) Fatalf(format string, a ...any) { panic(fmt.Sprintf("pebble: "+format, a...)) }
