@@ -148,7 +148,7 @@ type KeyIssued struct {
 	KeyID            uuid.UUID  `json:"key_id"`
 	Type             KeyType    `json:"type"`
 	HolderName       string     `json:"holder_name"`
-	AccountID        uuid.UUID  `json:"account_id,omitempty"`
+	AccountID        uuid.UUID  `json:"account_id,omitzero"`
 	CredentialDigest string     `json:"credential_digest"`
 	CredentialHint   string     `json:"credential_hint,omitempty"`
 	ValidFrom        *time.Time `json:"valid_from,omitempty"`

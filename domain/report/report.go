@@ -39,7 +39,7 @@ type Recorded struct {
 	Type           string    `json:"type"`
 	OccurredAt     time.Time `json:"occurred_at"`
 	RecordedAt     time.Time `json:"recorded_at"`
-	KeyID          uuid.UUID `json:"key_id,omitempty"`
+	KeyID          uuid.UUID `json:"key_id,omitzero"`
 	BatteryPercent *int      `json:"battery_percent,omitempty"`
 }
 
