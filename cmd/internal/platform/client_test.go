@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -89,16 +90,34 @@ func (c *client) do(method, path string, body any, headers ...string) response {
 	resp, err := c.hc.Do(req)
 	require.NoError(c.t, err)
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(c.t, err)
-	out := response{Status: resp.StatusCode, Raw: raw, Header: resp.Header}
-	if len(raw) > 0 && raw[0] == '{' {
-		require.NoError(c.t, json.Unmarshal(raw, &out.Body), "body %s", raw)
-	}
+	out, err := decodeResponse(resp)
+	require.NoError(c.t, err, "%s %s", method, path)
 	if resp.StatusCode >= 400 {
-		require.NotEmpty(c.t, out.code(), "%s %s → %d without an error code: %s", method, path, resp.StatusCode, raw)
+		require.NotEmpty(c.t, out.code(), "%s %s → %d without an error code: %s", method, path, resp.StatusCode, out.Raw)
 	}
 	return out
+}
+
+func newRequest(ctx context.Context, method, url, body string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err == nil && body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, err
+}
+
+func decodeResponse(resp *http.Response) (response, error) {
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return response{}, err
+	}
+	out := response{Status: resp.StatusCode, Raw: raw, Header: resp.Header}
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &out.Body); err != nil {
+			return out, fmt.Errorf("body %s: %w", raw, err)
+		}
+	}
+	return out, nil
 }
 
 // expect fails unless r has status.

@@ -1,0 +1,127 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"sleutel/domain/es"
+	"sleutel/infra/readstore"
+	"sleutel/projections"
+)
+
+// readModelProjections are the projections that only write read models: replaying
+// them has no effect outside the read store (no mail, no commands).
+func readModelProjections(kv projections.KV) []projections.Projection {
+	locations := newLocations()
+	return []projections.Projection{
+		projections.NewLockViews(kv, projections.NewAccessIndex(kv, locations.load)),
+		projections.NewLockLog(kv),
+		projections.NewAccountViews(kv),
+	}
+}
+
+// Replay rebuilds every read model from position zero into the read store at dir,
+// which should be new (SPEC H2). It returns the number of events replayed.
+func Replay(ctx context.Context, log interface {
+	ReadAll(ctx context.Context, after es.Position, limit int) ([]es.Record, error)
+}, dir string) (int, error) {
+	kv, err := readstore.Open(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer kv.Close()
+	registry := Registry()
+	projs := readModelProjections(kv)
+	filters := make([]es.Filter, len(projs))
+	for i, p := range projs {
+		filters[i] = projections.FilterOf(p)
+	}
+	n := 0
+	after := es.Start
+	for {
+		page, err := log.ReadAll(ctx, after, 4096)
+		if err != nil {
+			return n, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, rec := range page {
+			env, err := registry.Envelope(rec)
+			if err != nil {
+				return n, err
+			}
+			for i, p := range projs {
+				if filters[i].Match(rec.Stream, rec.Type) {
+					if err := p.Handle(ctx, env); err != nil {
+						return n, fmt.Errorf("replay %s at %s: %w", p.Name(), rec.Position, err)
+					}
+				}
+			}
+			n++
+		}
+		after = page[len(page)-1].Position
+	}
+	return n, kv.Flush()
+}
+
+// CompareReadModels compares two read stores key by key, leaving out checkpoints
+// (they record how a store was built, not what it holds). It returns "" when they
+// are identical and a description of the first difference otherwise.
+func CompareReadModels(ctx context.Context, a, b *readstore.Store) (string, error) {
+	var start []byte
+	for {
+		pa, err := a.Scan(ctx, nil, start, 1024, false)
+		if err != nil {
+			return "", err
+		}
+		pb, err := b.Scan(ctx, nil, start, 1024, false)
+		if err != nil {
+			return "", err
+		}
+		pa, pb = withoutCheckpoints(pa), withoutCheckpoints(pb)
+		for i := 0; i < len(pa) || i < len(pb); i++ {
+			switch {
+			case i >= len(pa):
+				return fmt.Sprintf("only the second has %q", pb[i].Key), nil
+			case i >= len(pb):
+				return fmt.Sprintf("only the first has %q", pa[i].Key), nil
+			case !bytes.Equal(pa[i].Key, pb[i].Key):
+				return fmt.Sprintf("keys differ: %q and %q", pa[i].Key, pb[i].Key), nil
+			case !bytes.Equal(pa[i].Value, pb[i].Value):
+				return fmt.Sprintf("%q differs:\n%s\n%s", pa[i].Key, pa[i].Value, pb[i].Value), nil
+			}
+		}
+		if len(pa) == 0 && len(pb) == 0 {
+			return "", nil
+		}
+		last := pa
+		if len(pb) > len(pa) {
+			last = pb
+		}
+		start = append(bytes.Clone(last[len(last)-1].Key), 0)
+	}
+}
+
+func withoutCheckpoints(ps []projections.Pair) []projections.Pair {
+	out := ps[:0]
+	for _, p := range ps {
+		if !bytes.HasPrefix(p.Key, []byte("\x00checkpoint/")) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// WaitForReadModels waits until every read model has applied the whole log.
+func (m *Main) WaitForReadModels(ctx context.Context, timeout time.Duration) error {
+	last, err := m.Events.LastPosition(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return waitAll{runtime: m.Runtime}.WaitFor(ctx, last)
+}
