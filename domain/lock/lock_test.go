@@ -488,3 +488,43 @@ func TestSerial(t *testing.T) {
 	require.NoError(t, s.Retire(lockID, t0))
 	require.Empty(t, s.Changes(), "retiring twice records nothing")
 }
+
+// FuzzNormalizeCredential feeds what a device or an owner may send as a remote
+// serial, tag UID or PIN: it is refused cleanly or normalized stably.
+func FuzzNormalizeCredential(f *testing.F) {
+	for _, s := range []string{"04:A2:1B:FF", "1234", " rm-0011 ", "😀", ""} {
+		f.Add("tag", s)
+		f.Add("code", s)
+	}
+	f.Fuzz(func(t *testing.T, typ, s string) {
+		kt, err := lock.ParseKeyType(typ)
+		if err != nil || kt == lock.KeyPhone {
+			return
+		}
+		n, err := lock.NormalizeCredential(kt, s)
+		if err != nil {
+			require.Equal(t, domain.EInvalid, domain.ErrorCode(err))
+			return
+		}
+		again, err := lock.NormalizeCredential(kt, n)
+		require.NoError(t, err)
+		require.Equal(t, n, again, "normalizing twice changes nothing")
+	})
+}
+
+// FuzzNormalizeSerial does the same for lock serials (L1).
+func FuzzNormalizeSerial(f *testing.F) {
+	for _, s := range []string{"fx-1001", " FX.1_2 ", "x", "\x00abc"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := lock.NormalizeSerial(s)
+		if err != nil {
+			require.Equal(t, domain.EInvalid, domain.ErrorCode(err))
+			return
+		}
+		again, err := lock.NormalizeSerial(n)
+		require.NoError(t, err)
+		require.Equal(t, n, again)
+	})
+}
