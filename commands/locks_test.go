@@ -77,7 +77,7 @@ type harness struct {
 	secrets  hmacSecrets
 }
 
-func newHarness(t *testing.T, accounts ...uuid.UUID) *harness {
+func newHarness(t testing.TB, accounts ...uuid.UUID) *harness {
 	t.Helper()
 	s, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
 	require.NoError(t, err)
