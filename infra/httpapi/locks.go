@@ -172,58 +172,56 @@ func (s *Server) getLock(w http.ResponseWriter, r *http.Request) error {
 	return s.respondLock(w, r, id, http.StatusOK, "")
 }
 
-func (s *Server) updateLock(w http.ResponseWriter, r *http.Request) error {
+// onLock runs a command on the lock named in the path: it decodes body (nil for
+// none), runs the command with the request's metadata, waits for the read models
+// and answers with status and the lock as the caller now sees it (204: no body).
+func (s *Server) onLock(w http.ResponseWriter, r *http.Request, body any, status int, run func(id uuid.UUID, m commands.Meta) (commands.Result, error)) error {
 	id, err := pathID(r, "lock")
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Name     *string `json:"name"`
-		TimeZone *string `json:"time_zone"`
+	if body == nil {
+		err = noBody(r)
+	} else {
+		err = decode(w, r, body)
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err != nil {
 		return err
 	}
 	m, err := meta(r)
 	if err != nil {
 		return err
 	}
-	res, err := s.Locks.UpdateLock(r.Context(), principal(r).AccountID, m, commands.UpdateLock{LockID: id, Name: body.Name, TimeZone: body.TimeZone})
+	res, err := run(id, m)
 	if err != nil {
 		return err
 	}
 	if err := s.settle(r, res); err != nil {
 		return err
 	}
-	return s.respondLock(w, r, id, http.StatusOK, "")
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return nil
+	}
+	return s.respondLock(w, r, id, status, "")
+}
+
+func (s *Server) updateLock(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Name     *string `json:"name"`
+		TimeZone *string `json:"time_zone"`
+	}
+	return s.onLock(w, r, &body, http.StatusOK, func(id uuid.UUID, m commands.Meta) (commands.Result, error) {
+		return s.Locks.UpdateLock(r.Context(), principal(r).AccountID, m, commands.UpdateLock{LockID: id, Name: body.Name, TimeZone: body.TimeZone})
+	})
 }
 
 // lockCommand serves a command on a lock that takes no body.
 func (s *Server) lockCommand(cmd func(ctx context.Context, by, lockID uuid.UUID, m commands.Meta) (commands.Result, error), status int) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		id, err := pathID(r, "lock")
-		if err != nil {
-			return err
-		}
-		if err := noBody(r); err != nil {
-			return err
-		}
-		m, err := meta(r)
-		if err != nil {
-			return err
-		}
-		res, err := cmd(r.Context(), principal(r).AccountID, id, m)
-		if err != nil {
-			return err
-		}
-		if err := s.settle(r, res); err != nil {
-			return err
-		}
-		if status == http.StatusNoContent {
-			w.WriteHeader(status)
-			return nil
-		}
-		return s.respondLock(w, r, id, status, "")
+		return s.onLock(w, r, nil, status, func(id uuid.UUID, m commands.Meta) (commands.Result, error) {
+			return cmd(r.Context(), principal(r).AccountID, id, m)
+		})
 	}
 }
 
@@ -237,28 +235,12 @@ func noBody(r *http.Request) error {
 }
 
 func (s *Server) replaceLock(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "lock")
-	if err != nil {
-		return err
-	}
 	var body struct {
 		NewSerial string `json:"new_serial"`
 	}
-	if err := decode(w, r, &body); err != nil {
-		return err
-	}
-	m, err := meta(r)
-	if err != nil {
-		return err
-	}
-	res, err := s.Locks.ReplaceLock(r.Context(), principal(r).AccountID, id, m, body.NewSerial)
-	if err != nil {
-		return err
-	}
-	if err := s.settle(r, res); err != nil {
-		return err
-	}
-	return s.respondLock(w, r, id, http.StatusOK, "")
+	return s.onLock(w, r, &body, http.StatusOK, func(id uuid.UUID, m commands.Meta) (commands.Result, error) {
+		return s.Locks.ReplaceLock(r.Context(), principal(r).AccountID, id, m, body.NewSerial)
+	})
 }
 
 func (s *Server) rotateDeviceToken(w http.ResponseWriter, r *http.Request) error {
@@ -285,28 +267,12 @@ func (s *Server) rotateDeviceToken(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) redeemOnLock(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "lock")
-	if err != nil {
-		return err
-	}
 	var body struct {
 		Code string `json:"code"`
 	}
-	if err := decode(w, r, &body); err != nil {
-		return err
-	}
-	m, err := meta(r)
-	if err != nil {
-		return err
-	}
-	res, err := s.Codes.RedeemOnLock(r.Context(), principal(r).AccountID, id, m, body.Code)
-	if err != nil {
-		return err
-	}
-	if err := s.settle(r, res); err != nil {
-		return err
-	}
-	return s.respondLock(w, r, id, http.StatusOK, "")
+	return s.onLock(w, r, &body, http.StatusOK, func(id uuid.UUID, m commands.Meta) (commands.Result, error) {
+		return s.Codes.RedeemOnLock(r.Context(), principal(r).AccountID, id, m, body.Code)
+	})
 }
 
 func (s *Server) lockEvents(w http.ResponseWriter, r *http.Request) error {
