@@ -14,7 +14,7 @@ import (
 
 func runBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: name a suite: store")
+		return fmt.Errorf("bench: name a suite: store or api")
 	}
 	switch args[0] {
 	case "store":
@@ -26,6 +26,18 @@ func runBench(ctx context.Context, args []string) error {
 			return err
 		}
 		return benchStore(ctx, os.Stdout, storeBenchConfig{duration: *dur, dir: *dir, readEvents: *events})
+	case "api":
+		fs := flag.NewFlagSet("bench api", flag.ContinueOnError)
+		dur := fs.Duration("duration", 5*time.Second, "how long each timed measurement runs (setup excluded)")
+		locks := fs.Int("locks", 1000, "locks the keys and access checks spread over")
+		clients := fs.Int("clients", 64, "concurrent keep-alive HTTP clients")
+		dir := fs.String("dir", "", "where to create the temporary data directory (default: the system temp dir)")
+		prof := fs.String("cpuprofile", "", "write a CPU profile of each measurement to PREFIX.<name>.pprof")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return benchAPI(ctx, os.Stdout, apiBenchConfig{duration: *dur, locks: *locks, clients: *clients, dir: *dir,
+			cpuprofile: *prof, log: os.Stderr})
 	}
 	return fmt.Errorf("bench: unknown suite %q", args[0])
 }
@@ -35,11 +47,14 @@ type result struct {
 	Name           string  `json:"name"`
 	CPUs           int     `json:"cpus"`
 	EventsPerS     float64 `json:"events_per_s,omitempty"`
+	PerS           float64 `json:"per_s,omitempty"`
 	P50us          float64 `json:"p50_us,omitempty"`
 	P99us          float64 `json:"p99_us,omitempty"`
 	RatioToCeiling float64 `json:"ratio_to_ceiling,omitempty"`
+	InProcessP99us float64 `json:"in_process_p99_us,omitempty"`
 	EventsPerFsync float64 `json:"events_per_fsync,omitempty"`
 	Events         int     `json:"events,omitempty"`
+	Ops            int     `json:"ops,omitempty"`
 	Seconds        float64 `json:"seconds,omitempty"`
 	Note           string  `json:"note,omitempty"`
 }

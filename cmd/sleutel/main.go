@@ -14,6 +14,8 @@ const usage = `usage: sleutel <command> [arguments]
 
 commands:
   bench store [--duration D] [--dir DIR]   measure the embedded event store
+  bench api [--duration D] [--locks N] [--clients N] [--cpuprofile PREFIX]
+                                           measure the HTTP API of an in-process platform
 `
 
 func main() {

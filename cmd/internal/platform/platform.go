@@ -69,6 +69,10 @@ type Main struct {
 	Accounts *commands.Accounts
 	Codes    *commands.Codes
 	Clock    httpapi.Clock
+	// Access is the in-memory access index the device API decides from, and
+	// Secrets the keyring that digests credentials: exposed for `sleutel bench api`.
+	Access  *projections.AccessIndex
+	Secrets commands.Secrets
 
 	listener net.Listener
 	server   *http.Server
@@ -146,6 +150,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Codes = commands.NewCodes(m.Events, registry, m.Locks.LockRepository(), keyring, m.Clock, rand.Reader)
 
 	access := projections.NewAccessIndex(m.Read, locations.load)
+	m.Access, m.Secrets = access, keyring
 	lockQueries := projections.NewLockQueries(m.Read)
 	accountQueries := projections.NewAccountQueries(m.Read, m.Clock)
 	outbox, err := newOutbox(filepath.Join(m.DataDir, "outbox"), m.Clock.Now)
