@@ -128,7 +128,8 @@ func (h *Accounts) create(ctx context.Context, m Meta, cmd SignUp, roles []accou
 		return SignedUp{}, err
 	}
 	if res.Position.IsZero() { // reserved by an earlier attempt: wait for the account
-		res.Position, err = h.position(ctx, accountStream(id))
+		res.Stream = accountStream(id)
+		res.Position, err = h.position(ctx, res.Stream)
 		if err != nil {
 			return SignedUp{}, err
 		}

@@ -79,6 +79,9 @@ func (m Meta) NewID(purpose string) uuid.UUID {
 // changed nothing.
 type Result struct {
 	Position es.Position
+	// Stream is the stream the command last wrote to: the read models fed by it
+	// are the ones a query after the command must wait for.
+	Stream string
 	// Replayed is true when an idempotent retry found the command already done.
 	Replayed bool
 }

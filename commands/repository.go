@@ -49,6 +49,7 @@ type entry[T Aggregate] struct {
 	agg    T
 	loaded bool
 	ids    map[uuid.UUID]es.Position // recent event ids of the stream
+	last   es.Position               // position of the stream's last event known here
 	order  []uuid.UUID               // ids in arrival order, for bounding
 	elem   *list.Element
 	users  int // goroutines holding or waiting for mu: never evicted while > 0
@@ -120,6 +121,7 @@ func (r *Repository[T]) load(ctx context.Context, stream string, e *entry[T]) er
 		e.agg, e.loaded = r.blank(stream), true
 		clear(e.ids)
 		e.order = e.order[:0]
+		e.last = es.Start
 	}
 	for {
 		recs, err := r.store.ReadStream(ctx, stream, e.agg.Version(), 4096)
@@ -146,6 +148,9 @@ func (r *Repository[T]) load(ctx context.Context, stream string, e *entry[T]) er
 
 func (e *entry[T]) remember(id uuid.UUID, pos es.Position) {
 	e.ids[id] = pos
+	if e.last.Less(pos) {
+		e.last = pos
+	}
 	e.order = append(e.order, id)
 	if len(e.order) > 2*recentIDs {
 		for _, old := range e.order[:len(e.order)-recentIDs] {
@@ -178,7 +183,7 @@ func (r *Repository[T]) Update(ctx context.Context, stream string, meta Meta, de
 		}
 		if meta.IdempotencyKey != "" {
 			if pos, done := e.ids[eventID(meta, 0)]; done {
-				return Result{Position: pos, Replayed: true}, nil
+				return Result{Position: pos, Stream: stream, Replayed: true}, nil
 			}
 		}
 		var refusal error
@@ -194,7 +199,9 @@ func (r *Repository[T]) Update(ctx context.Context, stream string, meta Meta, de
 		}
 		changes := e.agg.Changes()
 		if len(changes) == 0 {
-			return Result{}, refusal
+			// Nothing to append: the answer rests on the stream as it stands, so a
+			// query after it waits for that (read-your-writes holds for no-ops too).
+			return Result{Position: e.last, Stream: stream}, refusal
 		}
 		data := make([]es.EventData, len(changes))
 		for i, ev := range changes {
@@ -212,7 +219,7 @@ func (r *Repository[T]) Update(ctx context.Context, stream string, meta Meta, de
 			for _, d := range data {
 				e.remember(d.ID, res.Position) // the batch's last position: enough to wait on
 			}
-			return Result{Position: res.Position}, refusal
+			return Result{Position: res.Position, Stream: stream}, refusal
 		case errors.Is(err, es.ErrConcurrency):
 			// Another writer moved the stream: rebuild from the store and decide again.
 			e.loaded = false
@@ -264,7 +271,7 @@ func (r *Repository[T]) Create(ctx context.Context, stream string, meta Meta, bu
 	}
 	if e.agg.Version() > 0 {
 		if pos, done := e.ids[eventID(meta, 0)]; meta.IdempotencyKey != "" && done {
-			return Result{Position: pos, Replayed: true}, nil
+			return Result{Position: pos, Stream: stream, Replayed: true}, nil
 		}
 		return Result{}, fmt.Errorf("create %s: %w", stream, ErrExists)
 	}
@@ -292,5 +299,5 @@ func (r *Repository[T]) Create(ctx context.Context, stream string, meta Meta, bu
 	for _, d := range data {
 		e.remember(d.ID, res.Position)
 	}
-	return Result{Position: res.Position}, nil
+	return Result{Position: res.Position, Stream: stream}, nil
 }

@@ -47,9 +47,10 @@ type Sessions interface {
 	Authenticate(ctx context.Context, token string) (Principal, error)
 }
 
-// Waiter waits until every read model has applied the log up to a position.
+// Waiter waits until the read models fed by a stream have applied the log up to
+// a position.
 type Waiter interface {
-	WaitFor(ctx context.Context, pos es.Position) error
+	WaitFor(ctx context.Context, stream string, pos es.Position) error
 }
 
 // Clock tells the time.
@@ -260,7 +261,7 @@ func (s *Server) settle(r *http.Request, res commands.Result) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.WaitTimeout)
 	defer cancel()
-	if err := s.Waiter.WaitFor(ctx, res.Position); err != nil {
+	if err := s.Waiter.WaitFor(ctx, res.Stream, res.Position); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return &domain.Error{Code: domain.EInternal, Message: "the change is stored but the read models are late"}
 		}

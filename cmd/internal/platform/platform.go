@@ -74,6 +74,7 @@ type Main struct {
 	Access  *projections.AccessIndex
 	Secrets commands.Secrets
 
+	waiter   waitAll
 	listener net.Listener
 	server   *http.Server
 	cancel   context.CancelFunc
@@ -160,6 +161,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Runtime, err = bus.NewRuntime(bus.RuntimeConfig{Log: m.Events, Checkpoints: m.Read, Registry: registry, Logger: m.Logger.Named("projections")}); err != nil {
 		return err
 	}
+	waiter := waitAll{runtime: m.Runtime, filters: map[string]es.Filter{}}
 	for _, p := range []projections.Projection{
 		projections.NewLockViews(m.Read, access),
 		projections.NewLockLog(m.Read),
@@ -170,6 +172,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		if err := m.Runtime.Register(p); err != nil {
 			return err
 		}
+		waiter.filters[p.Name()] = projections.FilterOf(p)
 	}
 	m.done.Add(1)
 	go func() {
@@ -178,8 +181,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.Logger.Error("projection runtime stopped", zap.Error(err))
 		}
 	}()
-	waiter := waitAll{runtime: m.Runtime}
-
+	m.waiter = waiter
 	if err := m.bootstrapOperator(ctx, waiter); err != nil {
 		return err
 	}
@@ -267,11 +269,21 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// waitAll waits until every read model has reached a position.
-type waitAll struct{ runtime *bus.Runtime }
+// waitAll waits until the read models have reached a position. Only those that
+// read the stream written need to: a projection filtered on other categories may
+// not hear of an event it skips until much later (EventStoreDB reports progress
+// past filtered events only at checkpoints), and it has nothing to show for it.
+type waitAll struct {
+	runtime *bus.Runtime
+	filters map[string]es.Filter // read model → its filter
+}
 
-func (w waitAll) WaitFor(ctx context.Context, pos es.Position) error {
+// WaitFor waits for the read models that read stream ("" for all of them).
+func (w waitAll) WaitFor(ctx context.Context, stream string, pos es.Position) error {
 	for _, name := range readModels {
+		if f := w.filters[name]; stream != "" && len(f.Categories) > 0 && !f.Match(stream, "") {
+			continue
+		}
 		if err := w.runtime.WaitFor(ctx, name, pos); err != nil {
 			return err
 		}
@@ -336,7 +348,7 @@ func (m *Main) bootstrapOperator(ctx context.Context, w waitAll) error {
 	if err != nil {
 		return fmt.Errorf("create the operator account: %w", err)
 	}
-	if err := w.WaitFor(ctx, res.Position); err != nil {
+	if err := w.WaitFor(ctx, res.Stream, res.Position); err != nil {
 		return err
 	}
 	if generated {

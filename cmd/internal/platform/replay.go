@@ -123,5 +123,5 @@ func (m *Main) WaitForReadModels(ctx context.Context, timeout time.Duration) err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return waitAll{runtime: m.Runtime}.WaitFor(ctx, last)
+	return m.waiter.WaitFor(ctx, "", last)
 }
