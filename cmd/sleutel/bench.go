@@ -33,11 +33,12 @@ func runBench(ctx context.Context, args []string) error {
 		clients := fs.Int("clients", 64, "concurrent keep-alive HTTP clients")
 		dir := fs.String("dir", "", "where to create the temporary data directory (default: the system temp dir)")
 		prof := fs.String("cpuprofile", "", "write a CPU profile of each measurement to PREFIX.<name>.pprof")
+		tr := fs.String("trace", "", "write an execution trace of each measurement to PREFIX.<name>.trace")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		return benchAPI(ctx, os.Stdout, apiBenchConfig{duration: *dur, locks: *locks, clients: *clients, dir: *dir,
-			cpuprofile: *prof, log: os.Stderr})
+			cpuprofile: *prof, trace: *tr, log: os.Stderr})
 	}
 	return fmt.Errorf("bench: unknown suite %q", args[0])
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ type apiBenchConfig struct {
 	clients    int
 	dir        string
 	cpuprofile string // file prefix; one profile per measurement when set
+	trace      string // file prefix; one execution trace per measurement when set
 	log        io.Writer
 }
 
@@ -221,6 +223,17 @@ func (b *apiBench) measure(name string, run func() (result, error)) (result, err
 			return result{}, err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if b.cfg.trace != "" {
+		f, err := os.Create(b.cfg.trace + "." + name + ".trace")
+		if err != nil {
+			return result{}, err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return result{}, err
+		}
+		defer trace.Stop()
 	}
 	r, err := run()
 	r.Name = name
