@@ -381,10 +381,7 @@ func (b *apiBench) registerLock(ctx context.Context, c *client, auth, serial, co
 		"time_zone": "Europe/Amsterdam"}, 201, &l); err != nil {
 		return nil, err
 	}
-	// The answer may show the allowance from before the redemption: when the
-	// redemption process manager grants the code first, the request's own grant
-	// appends nothing and so does not wait for the read models. checkAllowance
-	// looks again once the projections have settled.
+	// checkAllowance verifies the new allowance once the projections have settled.
 	if err := c.call(ctx, "POST", b.api+"/v1/locks/"+l.ID+"/redemptions", auth, map[string]string{"code": code}, 200, nil); err != nil {
 		return nil, err
 	}
