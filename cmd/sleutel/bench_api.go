@@ -34,8 +34,9 @@ type apiBenchConfig struct {
 	locks      int
 	clients    int
 	dir        string
-	cpuprofile string // file prefix; one profile per measurement when set
-	trace      string // file prefix; one execution trace per measurement when set
+	cpuprofile string   // file prefix; one profile per measurement when set
+	trace      string   // file prefix; one execution trace per measurement when set
+	scale      apiScale // defaultAPIScale when zero
 	log        io.Writer
 }
 
@@ -50,18 +51,21 @@ const (
 	goalHotLockP99us    = 5_000
 )
 
-const (
-	hotKeys   = lock.MaxActiveKeys // active keys on the hot lock
-	hotEvents = 20_000             // events in the hot lock's stream before timing
-	// keysProduct raises a lock's allowance from its initial 25 keys to the cap.
-	keysProduct = "keys-2475"
-	// inProcessCalls is how many AccessIndex.Check calls the in-process loop times.
-	inProcessCalls = 1_000_000
-	// revokeSamples is the least number of keys revoke_visible revokes.
-	revokeSamples = 500
-	// hotOps is the least number of operations hot_lock times.
-	hotOps = 2_000
-)
+// keysProduct raises a lock's allowance from its initial 25 keys to the cap.
+const keysProduct = "keys-2475"
+
+// apiScale sizes the parts of the API benchmark that --duration does not.
+type apiScale struct {
+	hotKeys        int // active keys on the hot lock
+	hotEvents      int // events in the hot lock's stream before timing
+	inProcessCalls int // AccessIndex.Check calls the in-process loop times
+	revokeSamples  int // the least number of keys revoke_visible revokes
+	hotOps         int // the least number of operations hot_lock times
+}
+
+// defaultAPIScale is what `sleutel bench api` measures.
+var defaultAPIScale = apiScale{hotKeys: lock.MaxActiveKeys, hotEvents: 20_000, inProcessCalls: 1_000_000,
+	revokeSamples: 500, hotOps: 2_000}
 
 // benchLock is a lock of the API benchmark and what the load generator knows of it.
 type benchLock struct {
@@ -96,6 +100,9 @@ func (l *benchLock) known() []benchKey {
 func benchAPI(ctx context.Context, w io.Writer, cfg apiBenchConfig) error {
 	if cfg.locks < 1 || cfg.clients < 1 || cfg.duration <= 0 {
 		return fmt.Errorf("bench api: --locks, --clients and --duration must be positive")
+	}
+	if cfg.scale == (apiScale{}) {
+		cfg.scale = defaultAPIScale
 	}
 	base, err := os.MkdirTemp(cfg.dir, "sleutel-bench-api-")
 	if err != nil {
@@ -163,7 +170,7 @@ func benchAPI(ctx context.Context, w io.Writer, cfg apiBenchConfig) error {
 	if err != nil {
 		return fmt.Errorf("access_check: %w", err)
 	}
-	progress("access_check: timing %d in-process AccessIndex.Check calls", inProcessCalls)
+	progress("access_check: timing %d in-process AccessIndex.Check calls", cfg.scale.inProcessCalls)
 	inProc, err := b.inProcessChecks(ctx)
 	if err != nil {
 		return fmt.Errorf("access_check in process: %w", err)
@@ -561,8 +568,8 @@ func (b *apiBench) setupHotLock(ctx context.Context) (*hotLock, error) {
 		})
 		return v, n, err
 	}
-	b.progress("setup: the hot lock gets %d keys and %d events through the command layer", hotKeys, hotEvents)
-	for len(h.active) < hotKeys {
+	b.progress("setup: the hot lock gets %d keys and %d events through the command layer", b.cfg.scale.hotKeys, b.cfg.scale.hotEvents)
+	for len(h.active) < b.cfg.scale.hotKeys {
 		if err := issue(); err != nil {
 			return nil, err
 		}
@@ -571,7 +578,7 @@ func (b *apiBench) setupHotLock(ctx context.Context) (*hotLock, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := 0; v < hotEvents; i++ {
+	for i := 0; v < uint64(b.cfg.scale.hotEvents); i++ {
 		// One change, then one revoke and one issue: three events, 2,500 keys kept.
 		id := uuid.MustParse(h.active[i%len(h.active)])
 		if _, err := b.m.Locks.ChangeKey(ctx, owner, lockID, id, meta, lock.KeyTerms{HolderName: fmt.Sprint("Hot holder ", i)}); err != nil {
@@ -590,8 +597,8 @@ func (b *apiBench) setupHotLock(ctx context.Context) (*hotLock, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n != hotKeys || len(h.active) != hotKeys || v < hotEvents {
-		return nil, fmt.Errorf("hot lock: %d events, %d active keys (%d known), want ≥ %d and %d", v, n, len(h.active), hotEvents, hotKeys)
+	if n != b.cfg.scale.hotKeys || len(h.active) != b.cfg.scale.hotKeys || v < uint64(b.cfg.scale.hotEvents) {
+		return nil, fmt.Errorf("hot lock: %d events, %d active keys (%d known), want ≥ %d and %d", v, n, len(h.active), b.cfg.scale.hotEvents, b.cfg.scale.hotKeys)
 	}
 	h.events = v
 	b.progress("setup: the hot lock's stream holds %d events, %d active keys", v, n)
@@ -785,7 +792,7 @@ func (b *apiBench) inProcessChecks(ctx context.Context) (float64, error) {
 		samples = append(samples, sample{id, lock.Credential{Type: lock.KeyTag, Digest: b.m.Secrets.CredentialDigest(id, "tag", unknown)}, false})
 	}
 	now := b.m.Clock.Now()
-	lat := make(latencies, inProcessCalls)
+	lat := make(latencies, b.cfg.scale.inProcessCalls)
 	runtime.GC()
 	for i := range lat {
 		s := &samples[i%len(samples)]
@@ -827,14 +834,14 @@ func (b *apiBench) revokeVisible(ctx context.Context) (result, error) {
 			break
 		}
 	}
-	if len(targets) < revokeSamples {
-		return result{}, fmt.Errorf("only %d known keys, want %d", len(targets), revokeSamples)
+	if len(targets) < b.cfg.scale.revokeSamples {
+		return result{}, fmt.Errorf("only %d known keys, want %d", len(targets), b.cfg.scale.revokeSamples)
 	}
 	c := &client{hc: b.hc}
 	var lat latencies
 	firstDenied, polls := 0, 0
 	start := time.Now()
-	for i := 0; i < len(targets) && (i < revokeSamples || time.Since(start) < b.cfg.duration); i++ {
+	for i := 0; i < len(targets) && (i < b.cfg.scale.revokeSamples || time.Since(start) < b.cfg.duration); i++ {
 		t := targets[i]
 		st, raw, err := c.do(ctx, "DELETE", b.api+"/v1/locks/"+t.lock.id+"/keys/"+t.key.id, t.lock.token, nil)
 		if err != nil {
@@ -877,7 +884,7 @@ func (b *apiBench) hotLock(ctx context.Context, h *hotLock) (result, error) {
 	c := &client{hc: b.hc}
 	var all, issues, revokes latencies
 	start := time.Now()
-	for i := 0; i < hotOps || time.Since(start) < b.cfg.duration; i++ {
+	for i := 0; i < b.cfg.scale.hotOps || time.Since(start) < b.cfg.duration; i++ {
 		t0 := time.Now()
 		if i%2 == 0 {
 			st, raw, err := c.do(ctx, "DELETE", b.api+"/v1/locks/"+h.id+"/keys/"+h.active[0], h.auth, nil)
@@ -907,7 +914,7 @@ func (b *apiBench) hotLock(ctx context.Context, h *hotLock) (result, error) {
 	return result{PerS: round(float64(len(all)) / el.Seconds()), P50us: round(all.percentile(0.5)), P99us: round(all.percentile(0.99)),
 		Ops: len(all), Seconds: round(el.Seconds()),
 		Note: fmt.Sprintf("one client on a lock of %d keys and %d events before timing; issue p50/p99 %v/%v µs, revoke p50/p99 %v/%v µs",
-			hotKeys, h.events, round(issues.percentile(0.5)), round(issues.percentile(0.99)), round(revokes.percentile(0.5)), round(revokes.percentile(0.99)))}, nil
+			b.cfg.scale.hotKeys, h.events, round(issues.percentile(0.5)), round(issues.percentile(0.99)), round(revokes.percentile(0.5)), round(revokes.percentile(0.99)))}, nil
 }
 
 // goal is one target of the benchmark and whether a run met it.
