@@ -34,11 +34,21 @@ type SessionRow struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// AccountViews keeps accounts, usernames and sessions.
-type AccountViews struct{ kv KV }
+// AccountViews keeps accounts, usernames and sessions. When it is given the
+// queries' session cache, it drops what an event makes stale.
+type AccountViews struct {
+	kv    KV
+	cache *sessionCache
+}
 
-// NewAccountViews returns the projection.
-func NewAccountViews(kv KV) *AccountViews { return &AccountViews{kv: kv} }
+// NewAccountViews returns the projection; q may be nil (a replay has no cache).
+func NewAccountViews(kv KV, q *AccountQueries) *AccountViews {
+	p := &AccountViews{kv: kv}
+	if q != nil {
+		p.cache = q.cache
+	}
+	return p
+}
 
 const accountViews = "account_views_v1"
 
@@ -52,6 +62,9 @@ func (*AccountViews) Filter() es.Filter {
 
 // Reset implements Resetter.
 func (p *AccountViews) Reset(ctx context.Context) error {
+	if p.cache != nil {
+		p.cache.clear()
+	}
 	return p.kv.Write(ctx, func(b Batch) error { return b.DeletePrefix(key(accountViews)) })
 }
 
@@ -62,6 +75,7 @@ func usernameKey(k string) []byte      { return key(accountViews, "username", k)
 
 // Handle implements Projection.
 func (p *AccountViews) Handle(ctx context.Context, env es.Envelope) error {
+	var endedDigest string
 	err := p.kv.Write(ctx, func(b Batch) error {
 		if fresh, err := guard(accountViews).fresh(b, env); err != nil || !fresh {
 			return err
@@ -99,6 +113,7 @@ func (p *AccountViews) Handle(ctx context.Context, env es.Envelope) error {
 			if err != nil || digest == nil {
 				return err
 			}
+			endedDigest = string(digest)
 			if err := b.Delete(sessionKey(string(digest))); err != nil {
 				return err
 			}
@@ -108,6 +123,18 @@ func (p *AccountViews) Handle(ctx context.Context, env es.Envelope) error {
 	})
 	if err != nil {
 		return fmt.Errorf("%s %s/%d: %w", accountViews, env.Stream, env.Revision, err)
+	}
+	if p.cache != nil {
+		switch env.Event.(type) {
+		case account.SessionEnded:
+			p.cache.drop(endedDigest, uuid.Nil)
+		case account.SessionStarted, account.LoginFailed, account.UsernameReserved:
+			// a new session loads on first use; the rest changes no session
+		default:
+			if id, ok := es.StreamID(env.Stream); ok {
+				p.cache.drop("", id) // the account row behind its sessions changed
+			}
+		}
 	}
 	return nil
 }
@@ -128,34 +155,44 @@ func updateAccount(b Batch, id uuid.UUID, fn func(*AccountRow)) error {
 type AccountQueries struct {
 	kv    KV
 	clock interface{ Now() time.Time }
+	cache *sessionCache
 }
 
 // NewAccountQueries returns the queries over kv; clock decides session expiry.
 func NewAccountQueries(kv KV, clock interface{ Now() time.Time }) *AccountQueries {
-	return &AccountQueries{kv: kv, clock: clock}
+	return &AccountQueries{kv: kv, clock: clock, cache: newSessionCache(100_000)}
 }
 
 // ErrSessionInvalid is returned for an unknown, ended or expired session token.
 var ErrSessionInvalid = &domain.Error{Code: domain.EUnauthorized, Message: "the session is unknown or has ended: log in again"}
 
 // Session returns the live session whose token has digest, with its account.
+// Sessions in use are kept in memory; the projection drops one the moment it
+// ends or its account changes, so the cache never answers for a stale session.
 func (q *AccountQueries) Session(ctx context.Context, digest string) (*SessionRow, *AccountRow, error) {
-	var s SessionRow
-	found, err := readJSON(ctx, q.kv, sessionKey(digest), &s)
-	if err != nil {
-		return nil, nil, err
+	c, ok := q.cache.get(digest)
+	if !ok {
+		var err error
+		if c, ok, err = q.cache.load(digest, func() (cachedSession, bool, error) {
+			var s SessionRow
+			found, err := readJSON(ctx, q.kv, sessionKey(digest), &s)
+			if err != nil || !found {
+				return cachedSession{}, false, err
+			}
+			a, err := q.Account(ctx, s.AccountID)
+			if err != nil || a == nil {
+				return cachedSession{}, false, err
+			}
+			return cachedSession{session: s, account: *a}, true, nil
+		}); err != nil {
+			return nil, nil, err
+		}
 	}
-	if !found || !q.clock.Now().Before(s.ExpiresAt) {
+	if !ok || !q.clock.Now().Before(c.session.ExpiresAt) {
 		return nil, nil, ErrSessionInvalid
 	}
-	a, err := q.Account(ctx, s.AccountID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if a == nil {
-		return nil, nil, ErrSessionInvalid
-	}
-	return &s, a, nil
+	s, a := c.session, c.account
+	return &s, &a, nil
 }
 
 // Account returns an account row, or nil.

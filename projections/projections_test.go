@@ -90,7 +90,7 @@ func TestProjectionsAreIdempotent(t *testing.T) {
 	h.add(acc, account.SessionStarted{SessionID: uuid.New(), TokenDigest: "tok", ExpiresAt: t0.Add(time.Hour), StartedAt: t0})
 
 	feed := func(kv *readstore.Store, times int) {
-		projs := []projections.Projection{projections.NewLockViews(kv, nil), projections.NewLockLog(kv), projections.NewAccountViews(kv)}
+		projs := []projections.Projection{projections.NewLockViews(kv, nil), projections.NewLockLog(kv), projections.NewAccountViews(kv, nil)}
 		for range times {
 			for _, env := range h.envs {
 				for _, p := range projs {
@@ -180,4 +180,29 @@ func TestLockLogPaging(t *testing.T) {
 	window, _, err := q.Events(t.Context(), owner, lockID, projections.LogFilter{Since: t0.Add(10 * time.Minute), Until: t0.Add(20 * time.Minute)}, es.Start, 100)
 	require.NoError(t, err)
 	require.Len(t, window, 10, "L14 filtered by time")
+}
+
+// TestSessionCache checks that a cached session stops authenticating the moment
+// the projection applies its end.
+func TestSessionCache(t *testing.T) {
+	t.Parallel()
+	h := newHistory(t)
+	owner, sid := uuid.New(), uuid.New()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	acc := "account-" + owner.String()
+	kv := openKV(t)
+	q := projections.NewAccountQueries(kv, fixed{t0})
+	p := projections.NewAccountViews(kv, q)
+	for _, env := range []es.Envelope{
+		h.add(acc, account.Registered{AccountID: owner, Username: "anna", Email: "a@example.org", PasswordHash: "h", RegisteredAt: t0}),
+		h.add(acc, account.SessionStarted{SessionID: sid, TokenDigest: "tok", ExpiresAt: t0.Add(time.Hour), StartedAt: t0}),
+	} {
+		require.NoError(t, p.Handle(t.Context(), env))
+	}
+	_, a, err := q.Session(t.Context(), "tok")
+	require.NoError(t, err)
+	require.Empty(t, a.Roles)
+	require.NoError(t, p.Handle(t.Context(), h.add(acc, account.SessionEnded{SessionID: sid, EndedAt: t0})))
+	_, _, err = q.Session(t.Context(), "tok")
+	require.ErrorIs(t, err, projections.ErrSessionInvalid, "an ended session no longer authenticates, cached or not")
 }

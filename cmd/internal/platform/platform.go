@@ -165,7 +165,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	for _, p := range []projections.Projection{
 		projections.NewLockViews(m.Read, access),
 		projections.NewLockLog(m.Read),
-		projections.NewAccountViews(m.Read),
+		projections.NewAccountViews(m.Read, accountQueries),
 		projections.NewRedemptions(m.Codes),
 		projections.NewReminderMail(outbox, lockQueries, accountQueries),
 	} {

@@ -18,7 +18,7 @@ func readModelProjections(kv projections.KV) []projections.Projection {
 	return []projections.Projection{
 		projections.NewLockViews(kv, projections.NewAccessIndex(kv, locations.load)),
 		projections.NewLockLog(kv),
-		projections.NewAccountViews(kv),
+		projections.NewAccountViews(kv, nil),
 	}
 }
 
