@@ -102,16 +102,26 @@ func (h *Accounts) create(ctx context.Context, m Meta, cmd SignUp, roles []accou
 		return SignedUp{}, err
 	}
 	key := h.key(username)
+	// The username scopes a sign-up's idempotency key: there is no caller yet.
+	m.Actor = es.ActorOf("signup", account.UsernameStreamID(key).String())
 	if holder, taken, err := h.holder(ctx, key); err != nil {
 		return SignedUp{}, err
-	} else if taken && holder != m.NewID("account") {
-		return SignedUp{}, account.ErrUsernameTaken
+	} else if taken {
+		// Taken: by this same sign-up, retried, or by someone else.
+		res, done, err := h.accounts.Done(ctx, accountStream(holder), m)
+		if err != nil {
+			return SignedUp{}, err
+		}
+		if !done {
+			return SignedUp{}, account.ErrUsernameTaken
+		}
+		return SignedUp{Result: res, AccountID: holder, Username: username}, nil
 	}
 	hash, err := h.passwords.Hash(ctx, cmd.Password)
 	if err != nil {
 		return SignedUp{}, err
 	}
-	id := m.NewID("account")
+	id := NewID()
 	now := h.clock.Now()
 	if _, err := h.accounts.Create(ctx, accountStream(id), m, func() (*account.Account, error) {
 		return account.Register(id, username, email, hash, roles, createdBy, now)
@@ -215,6 +225,9 @@ func (h *Accounts) Login(ctx context.Context, m Meta, username, password string)
 	if err != nil {
 		return LoggedIn{}, err
 	}
+	// A login is never replayed from an idempotency key: a retry starts another
+	// session, so no two requests can ever share a token.
+	m.IdempotencyKey = ""
 	token, err := newToken(h.rand, h.secrets, m, "session")
 	if err != nil {
 		return LoggedIn{}, err
@@ -229,7 +242,7 @@ func (h *Accounts) Login(ctx context.Context, m Meta, username, password string)
 		}
 		now := h.clock.Now()
 		expires = now.Add(h.sessionTTL)
-		err := a.Authenticate(ok, account.SessionStart{ID: m.NewID("session"), TokenDigest: h.digest(token), ExpiresAt: expires}, now)
+		err := a.Authenticate(ok, account.SessionStart{ID: NewID(), TokenDigest: h.digest(token), ExpiresAt: expires}, now)
 		if err != nil && len(a.Changes()) > 0 {
 			return KeepChanges(err) // a failed login counts (A3)
 		}
@@ -237,9 +250,6 @@ func (h *Accounts) Login(ctx context.Context, m Meta, username, password string)
 	})
 	if err != nil {
 		return LoggedIn{}, err
-	}
-	if res.Replayed {
-		expires = h.clock.Now().Add(h.sessionTTL) // approximately: the first answer was lost
 	}
 	return LoggedIn{Result: res, AccountID: id, Token: token, ExpiresAt: expires}, nil
 }

@@ -56,7 +56,7 @@ func (h *Codes) IssueCodes(ctx context.Context, by uuid.UUID, isOperator bool, m
 	if count < 1 || count > MaxCodesPerBatch {
 		return IssuedCodes{}, domain.Errorf(domain.EInvalid, "count must be 1 to %d", MaxCodesPerBatch)
 	}
-	batch := m.NewID("batch")
+	batch := NewID()
 	out := IssuedCodes{Product: product.String(), Codes: make([]string, count)}
 	var (
 		wg    sync.WaitGroup
@@ -74,11 +74,11 @@ func (h *Codes) IssueCodes(ctx context.Context, by uuid.UUID, isOperator bool, m
 		if err != nil {
 			return IssuedCodes{}, err
 		}
-		out.Codes[i] = c
 		norm, err := code.Normalize(c)
 		if err != nil {
 			return IssuedCodes{}, err
 		}
+		out.Codes[i] = code.Format(norm) // grouped, as people read and type them (P1)
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
@@ -179,11 +179,18 @@ func (h *Codes) RedeemOnLock(ctx context.Context, by, lockID uuid.UUID, m Meta, 
 	}); err != nil {
 		return Result{}, err
 	}
-	redemption := m.NewID("redemption")
-	if _, err := h.codes.Update(ctx, stream, m.sub("code"), func(c *code.Code) error {
+	redemption := NewID()
+	consumed, err := h.codes.Update(ctx, stream, m.sub("code"), func(c *code.Code) error {
 		return c.Redeem(code.LockTarget(lockID), redemption, by, h.clock.Now())
-	}); err != nil {
+	})
+	if err != nil {
 		return Result{}, err
+	}
+	if r, ok := consumed.First.(code.Redeemed); consumed.Replayed && ok {
+		if r.LockID != lockID {
+			return Result{}, code.ErrUsed // the same key sent for another lock
+		}
+		redemption = r.RedemptionID // a retry: grant what the first attempt consumed
 	}
 	if err := h.afterConsume(); err != nil {
 		return Result{}, fmt.Errorf("redeem %s on lock %s: %w", codeID, lockID, err)

@@ -65,13 +65,19 @@ func (m Meta) scope(purpose string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// NewID returns a fresh UUIDv7 (E3), or, when m carries an idempotency key, the
-// same id on every retry of the command for the given purpose.
-func (m Meta) NewID(purpose string) uuid.UUID {
+// NewID returns a fresh UUIDv7 for a resource a command creates (E3). A retried
+// command finds the id it used the first time in the event it stored: see
+// Result.First.
+func NewID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+
+// derivedID returns, when m carries an idempotency key, the same id on every retry
+// of the command for the given purpose: the ids of a command's events, by which
+// the store and the repository recognise a retry. Without a key it is a UUIDv7.
+func (m Meta) derivedID(purpose string) uuid.UUID {
 	if s := m.scope(purpose); s != "" {
 		return uuid.NewSHA1(idNamespace, []byte(s))
 	}
-	return uuid.Must(uuid.NewV7())
+	return NewID()
 }
 
 // Result is what a command reports: where its last event stands in the log, so a
@@ -82,6 +88,9 @@ type Result struct {
 	// Stream is the stream the command last wrote to: the read models fed by it
 	// are the ones a query after the command must wait for.
 	Stream string
-	// Replayed is true when an idempotent retry found the command already done.
+	// Replayed is true when an idempotent retry found the command already done;
+	// First is then the first event that command stored, so the handler can answer
+	// with the ids it created the first time.
 	Replayed bool
+	First    es.Event
 }

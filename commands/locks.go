@@ -124,7 +124,7 @@ func (h *Locks) RegisterLock(ctx context.Context, owner uuid.UUID, meta Meta, cm
 		if lockID != uuid.Nil {
 			break
 		}
-		fresh := meta.NewID("lock")
+		fresh := NewID()
 		_, err := h.serials.Update(ctx, stream, meta.sub("serial"), func(s *lock.Serial) error {
 			return s.Assign(serial, fresh, h.clock.Now())
 		})
@@ -289,7 +289,7 @@ func (h *Locks) IssueKey(ctx context.Context, by uuid.UUID, meta Meta, cmd Issue
 	if err != nil {
 		return IssuedKey{}, err
 	}
-	req := lock.KeyRequest{KeyID: meta.NewID("key"), Type: t, Terms: cmd.Terms}
+	req := lock.KeyRequest{KeyID: NewID(), Type: t, Terms: cmd.Terms}
 	var pin string
 	switch t {
 	case lock.KeyPhone:
@@ -343,11 +343,13 @@ func (h *Locks) IssueKey(ctx context.Context, by uuid.UUID, meta Meta, cmd Issue
 	if err != nil {
 		return IssuedKey{}, err
 	}
-	if res.Replayed && t == lock.KeyCode && cmd.Credential == "" {
-		// A retry: find which derived PIN the first attempt kept, to show it again.
-		pin, err = h.replayedPIN(ctx, cmd.LockID, req.KeyID, meta)
-		if err != nil {
-			return IssuedKey{}, err
+	if issued, ok := res.First.(lock.KeyIssued); res.Replayed && ok {
+		req.KeyID = issued.KeyID // a retry: the key the first attempt issued
+		if t == lock.KeyCode && cmd.Credential == "" {
+			// and the derived PIN it kept, to show it again
+			if pin, err = h.replayedPIN(ctx, cmd.LockID, req.KeyID, meta); err != nil {
+				return IssuedKey{}, err
+			}
 		}
 	}
 	return IssuedKey{Result: res, KeyID: req.KeyID, PIN: pin}, nil

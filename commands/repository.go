@@ -44,11 +44,17 @@ type Repository[T Aggregate] struct {
 	lru     *list.List // of stream names, most recent at the front
 }
 
+// idRef places a recent event in its stream and in the log.
+type idRef struct {
+	rev uint64
+	pos es.Position
+}
+
 type entry[T Aggregate] struct {
 	mu     sync.Mutex
 	agg    T
 	loaded bool
-	ids    map[uuid.UUID]es.Position // recent event ids of the stream
+	ids    map[uuid.UUID]idRef // recent event ids of the stream
 	last   es.Position               // position of the stream's last event known here
 	order  []uuid.UUID               // ids in arrival order, for bounding
 	elem   *list.Element
@@ -72,7 +78,7 @@ func (r *Repository[T]) acquire(stream string) *entry[T] {
 	r.mu.Lock()
 	e := r.entries[stream]
 	if e == nil {
-		e = &entry[T]{ids: make(map[uuid.UUID]es.Position)}
+		e = &entry[T]{ids: make(map[uuid.UUID]idRef)}
 		e.elem = r.lru.PushFront(stream)
 		r.entries[stream] = e
 		r.evict()
@@ -140,14 +146,14 @@ func (r *Repository[T]) load(ctx context.Context, stream string, e *entry[T]) er
 				return fmt.Errorf("load %s: %w", stream, err)
 			}
 			events[i] = env.Event
-			e.remember(rec.ID, rec.Position)
+			e.remember(rec.ID, rec.Revision, rec.Position)
 		}
 		e.agg.Replay(events...)
 	}
 }
 
-func (e *entry[T]) remember(id uuid.UUID, pos es.Position) {
-	e.ids[id] = pos
+func (e *entry[T]) remember(id uuid.UUID, rev uint64, pos es.Position) {
+	e.ids[id] = idRef{rev: rev, pos: pos}
 	if e.last.Less(pos) {
 		e.last = pos
 	}
@@ -163,7 +169,45 @@ func (e *entry[T]) remember(id uuid.UUID, pos es.Position) {
 // eventID returns the id of the i-th event a command appends: derived from the
 // idempotency key when there is one, so a retried command is recognised.
 func eventID(meta Meta, i int) uuid.UUID {
-	return meta.NewID(fmt.Sprintf("event/%d", i))
+	return meta.derivedID(fmt.Sprintf("event/%d", i))
+}
+
+// replayed reports whether meta's command already stands in e's stream, and if so
+// returns its result with its first event.
+func (r *Repository[T]) replayed(ctx context.Context, stream string, e *entry[T], meta Meta) (Result, bool, error) {
+	if meta.IdempotencyKey == "" {
+		return Result{}, false, nil
+	}
+	ref, done := e.ids[eventID(meta, 0)]
+	if !done {
+		return Result{}, false, nil
+	}
+	recs, err := r.store.ReadStream(ctx, stream, ref.rev, 1)
+	if err != nil {
+		return Result{}, true, fmt.Errorf("replay %s: %w", stream, err)
+	}
+	res := Result{Position: e.last, Stream: stream, Replayed: true}
+	if len(recs) == 1 {
+		env, err := r.registry.Envelope(recs[0])
+		if err != nil {
+			return Result{}, true, err
+		}
+		res.First = env.Event
+	}
+	return res, true, nil
+}
+
+// Done reports whether meta's command already stands in stream (an idempotent
+// retry), with its result.
+func (r *Repository[T]) Done(ctx context.Context, stream string, meta Meta) (Result, bool, error) {
+	e := r.acquire(stream)
+	defer r.release(e)
+	if !e.loaded {
+		if err := r.load(ctx, stream, e); err != nil {
+			return Result{}, false, err
+		}
+	}
+	return r.replayed(ctx, stream, e, meta)
 }
 
 // Update runs decide on stream's aggregate and appends what it recorded, with the
@@ -181,10 +225,8 @@ func (r *Repository[T]) Update(ctx context.Context, stream string, meta Meta, de
 				return Result{}, err
 			}
 		}
-		if meta.IdempotencyKey != "" {
-			if pos, done := e.ids[eventID(meta, 0)]; done {
-				return Result{Position: pos, Stream: stream, Replayed: true}, nil
-			}
+		if res, done, err := r.replayed(ctx, stream, e, meta); done || err != nil {
+			return res, err
 		}
 		var refusal error
 		if err := decide(e.agg); err != nil {
@@ -215,9 +257,10 @@ func (r *Repository[T]) Update(ctx context.Context, stream string, meta Meta, de
 		res, err := r.store.Append(ctx, stream, es.AfterVersion(e.agg.Version()), data...)
 		switch {
 		case err == nil:
+			first := e.agg.Version()
 			e.agg.Committed()
-			for _, d := range data {
-				e.remember(d.ID, res.Position) // the batch's last position: enough to wait on
+			for i, d := range data {
+				e.remember(d.ID, first+uint64(i), res.Position) // the batch's last position: enough to wait on
 			}
 			return Result{Position: res.Position, Stream: stream}, refusal
 		case errors.Is(err, es.ErrConcurrency):
@@ -270,8 +313,8 @@ func (r *Repository[T]) Create(ctx context.Context, stream string, meta Meta, bu
 		}
 	}
 	if e.agg.Version() > 0 {
-		if pos, done := e.ids[eventID(meta, 0)]; meta.IdempotencyKey != "" && done {
-			return Result{Position: pos, Stream: stream, Replayed: true}, nil
+		if res, done, err := r.replayed(ctx, stream, e, meta); done || err != nil {
+			return res, err
 		}
 		return Result{}, fmt.Errorf("create %s: %w", stream, ErrExists)
 	}
@@ -296,8 +339,8 @@ func (r *Repository[T]) Create(ctx context.Context, stream string, meta Meta, bu
 	}
 	agg.Committed()
 	e.agg = agg
-	for _, d := range data {
-		e.remember(d.ID, res.Position)
+	for i, d := range data {
+		e.remember(d.ID, uint64(i), res.Position)
 	}
 	return Result{Position: res.Position, Stream: stream}, nil
 }

@@ -52,7 +52,6 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request) error {
 	if err := s.settle(r, res.Result); err != nil {
 		return err
 	}
-	w.Header().Set("Location", "/v1/accounts/"+res.AccountID.String())
 	writeJSON(w, http.StatusCreated, map[string]any{"id": res.AccountID, "username": res.Username})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"sleutel/domain"
+	acct "sleutel/domain/account"
 )
 
 // statusOf maps a domain error code to its HTTP status.
@@ -48,25 +49,21 @@ type errorDetail struct {
 	LockedUntil *time.Time `json:"locked_until,omitempty"`
 }
 
-// lockedOut is implemented by errors that carry the end of a lockout (A3).
-type lockedOut interface{ Until() time.Time }
-
 // writeError answers with err's code and message. Only internal errors are logged in
 // full; the user then sees "internal error".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := domain.ErrorCode(err)
-	if errors.Is(err, r.Context().Err()) && r.Context().Err() != nil {
-		code = "request_cancelled"
-		w.WriteHeader(499)
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		w.WriteHeader(499) // the client is gone: nobody reads a body (nginx's "client closed request")
 		return
 	}
 	detail := errorDetail{Code: code, Message: domain.ErrorMessage(err)}
 	if code == domain.EInternal {
 		s.log.Error("internal error", zap.String("path", r.URL.Path), zap.Error(err))
 	}
-	var lo lockedOut
+	var lo *acct.LockedOutError
 	if errors.As(err, &lo) {
-		u := lo.Until().UTC()
+		u := lo.LockedUntil.UTC()
 		detail.LockedUntil = &u
 	}
 	writeJSON(w, statusOf(code), errorBody{Error: detail})

@@ -244,6 +244,9 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := noBody(r); err != nil {
+		return err
+	}
 	m, err := meta(r)
 	if err != nil {
 		return err
@@ -348,7 +351,9 @@ func (s *Server) credential(ctx context.Context, lockID uuid.UUID, typ, raw stri
 	}
 	norm, err := lock.NormalizeCredential(t, raw)
 	if err != nil {
-		return lock.Credential{}, err
+		// What the door read cannot be any key's credential (a 2-digit PIN, say):
+		// the device gets a plain "no", as for any unknown credential.
+		return lock.Credential{Type: t}, nil
 	}
 	return lock.Credential{Type: t, Digest: s.Secrets.CredentialDigest(lockID, string(t), norm)}, nil
 }

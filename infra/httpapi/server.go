@@ -242,13 +242,14 @@ func meta(r *http.Request) (commands.Meta, error) {
 		return commands.Meta{}, domain.Errorf(domain.EInvalid, "Idempotency-Key must be 1 to 255 printable ASCII characters")
 	}
 	corr, _ := r.Context().Value(correlationKey).(string)
-	m := commands.Meta{CorrelationID: corr, IdempotencyKey: key}
+	m := commands.Meta{CorrelationID: corr}
+	if key != "" {
+		// Scope the key to the route, so one key cannot replay another command; the
+		// commands scope it to the actor (or, before there is one, to the username).
+		m.IdempotencyKey = r.Method + " " + r.URL.Path + " " + key
+	}
 	if p := principal(r); p.AccountID != uuid.Nil {
 		m.Actor = es.ActorOf(es.ActorAccount, p.AccountID.String())
-		if key != "" {
-			// Scope the key to the route, so one key cannot replay another command.
-			m.IdempotencyKey = r.Method + " " + r.URL.Path + " " + key
-		}
 	}
 	return m, nil
 }

@@ -194,3 +194,50 @@ func TestIdempotencyKey(t *testing.T) {
 	keys := expect(t, c.do("GET", "/v1/locks/"+a.str("id")+"/keys", nil), 200)
 	require.Len(t, keys.Body["items"], 1)
 }
+
+// TestIdempotencyKeysAreScoped: the same Idempotency-Key sent by different people
+// never shares anything — not a session, not an account — and ids stay UUIDv7 (E3).
+func TestIdempotencyKeysAreScoped(t *testing.T) {
+	m := startPlatform(t, dataDir(t))
+	alice, bob := newClient(t, m.URL()), newClient(t, m.URL())
+	body := func(u string) map[string]string {
+		return map[string]string{"username": u, "email": u + "@example.org", "password": "correct horse battery"}
+	}
+	a := expect(t, alice.do("POST", "/v1/accounts", body("alice"), "Idempotency-Key", "same"), 201)
+	b := expect(t, bob.do("POST", "/v1/accounts", body("bob"), "Idempotency-Key", "same"), 201)
+	require.NotEqual(t, a.str("id"), b.str("id"), "two sign-ups with one key are two accounts")
+	again := expect(t, alice.do("POST", "/v1/accounts", body("alice"), "Idempotency-Key", "same"), 201)
+	require.Equal(t, a.str("id"), again.str("id"), "a retried sign-up answers as the first")
+	require.Equal(t, "conflict", alice.do("POST", "/v1/accounts", body("alice"), "Idempotency-Key", "other").code())
+
+	login := func(c *client, u string) string {
+		r := expect(t, c.do("POST", "/v1/sessions", map[string]string{"username": u, "password": "correct horse battery"}, "Idempotency-Key", "login-1"), 201)
+		return r.str("token")
+	}
+	ta, tb := login(alice, "alice"), login(bob, "bob")
+	require.NotEqual(t, ta, tb, "two people never share a session token")
+	require.NotEqual(t, ta, login(alice, "alice"), "a login is never replayed: a retry starts a new session")
+
+	alice.token = "Bearer " + ta
+	lock := expect(t, alice.do("POST", "/v1/locks", map[string]string{"serial": "ID-1", "name": "x", "time_zone": "UTC"}, "Idempotency-Key", "k"), 201)
+	require.Equal(t, a.str("id"), lock.str("owner_id"))
+	for _, id := range []string{a.str("id"), b.str("id"), lock.str("id")} {
+		require.Equal(t, byte('7'), id[14], "E3 ids are UUIDv7: %s", id)
+	}
+}
+
+// TestLockoutAnswer checks A3's answer: 423 with the time the lock ends.
+func TestLockoutAnswer(t *testing.T) {
+	m := startPlatform(t, dataDir(t))
+	c := newClient(t, m.URL())
+	c.signUp("lotte")
+	var last response
+	for range 4 {
+		last = c.do("POST", "/v1/sessions", map[string]string{"username": "lotte", "password": "wrong password!"})
+	}
+	require.Equal(t, "unauthorized", last.code(), "the 4th failure still says wrong credentials")
+	locked := c.do("POST", "/v1/sessions", map[string]string{"username": "lotte", "password": "correct horse battery"})
+	require.Equal(t, 423, locked.Status, "A3 even the right password is refused")
+	require.Equal(t, "locked_out", locked.code())
+	require.NotEmpty(t, locked.Body["error"].(map[string]any)["locked_until"], "A3 with the time the lock ends")
+}
