@@ -55,8 +55,8 @@ type entry[T Aggregate] struct {
 	agg    T
 	loaded bool
 	ids    map[uuid.UUID]idRef // recent event ids of the stream
-	last   es.Position               // position of the stream's last event known here
-	order  []uuid.UUID               // ids in arrival order, for bounding
+	last   es.Position         // position of the stream's last event known here
+	order  []uuid.UUID         // ids in arrival order, for bounding
 	elem   *list.Element
 	users  int // goroutines holding or waiting for mu: never evicted while > 0
 }
