@@ -60,6 +60,21 @@ type result struct {
 	Note           string  `json:"note,omitempty"`
 }
 
+// MarshalJSON leaves out figures that do not apply, but prints a latency's p50 and
+// p99 together whenever one was measured: a p50 of 0 is a result (subscription
+// lag: the handler often has the event before the writer sees its ack).
+func (r result) MarshalJSON() ([]byte, error) {
+	type plain result
+	if r.P50us == 0 && r.P99us == 0 {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		plain
+		P50us float64 `json:"p50_us"`
+		P99us float64 `json:"p99_us"`
+	}{plain(r), r.P50us, r.P99us})
+}
+
 func emit(w io.Writer, r result) error {
 	r.CPUs = runtime.NumCPU()
 	b, err := json.Marshal(r)
