@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"sleutel/domain/es"
 )
@@ -107,4 +108,50 @@ func (g guard) fresh(b Batch, env es.Envelope) (bool, error) {
 		}
 	}
 	return true, b.Set(k, binary.BigEndian.AppendUint64(nil, env.Revision))
+}
+
+// memo is a bounded write-through cache of what a projection itself wrote: its
+// last applied revision per stream and a value per key. A projection is the only
+// writer of its keys and applies events one at a time, so what it remembers is what
+// the store holds; entries are recorded only after their batch committed.
+type memo[K comparable, V any] struct {
+	mu  sync.Mutex
+	max int
+	m   map[K]memoEntry[V]
+}
+
+type memoEntry[V any] struct {
+	rev uint64
+	val V
+}
+
+func newMemo[K comparable, V any](max int) *memo[K, V] {
+	return &memo[K, V]{max: max, m: make(map[K]memoEntry[V])}
+}
+
+func (c *memo[K, V]) get(k K) (memoEntry[V], bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	return e, ok
+}
+
+func (c *memo[K, V]) put(k K, rev uint64, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m) // bounded; entries reload from the store on next use
+	}
+	c.m[k] = memoEntry[V]{rev: rev, val: v}
+}
+
+func (c *memo[K, V]) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}
+
+// setRevision records, in the batch, the stream revision a projection applied.
+func (g guard) setRevision(b Batch, stream string, rev uint64) error {
+	return b.Set(key(string(g), "rev", stream), binary.BigEndian.AppendUint64(nil, rev))
 }

@@ -29,10 +29,16 @@ type LogEntry struct {
 // LockLog keeps each lock's event log: every management event of the lock and every
 // report of its device (L14). Entries are kept per ownership (tenure), so an owner
 // sees only what happened since they registered the lock (E2).
-type LockLog struct{ kv KV }
+type LockLog struct {
+	kv      KV
+	revs    *memo[string, struct{}]  // last applied revision per stream
+	tenures *memo[uuid.UUID, uint32] // current tenure per lock
+}
 
 // NewLockLog returns the projection.
-func NewLockLog(kv KV) *LockLog { return &LockLog{kv: kv} }
+func NewLockLog(kv KV) *LockLog {
+	return &LockLog{kv: kv, revs: newMemo[string, struct{}](100_000), tenures: newMemo[uuid.UUID, uint32](100_000)}
+}
 
 const lockLog = "lock_log_v1"
 
@@ -46,6 +52,8 @@ func (*LockLog) Filter() es.Filter {
 
 // Reset implements Resetter.
 func (p *LockLog) Reset(ctx context.Context) error {
+	p.revs.clear()
+	p.tenures.clear()
 	return p.kv.Write(ctx, func(b Batch) error { return b.DeletePrefix(key(lockLog)) })
 }
 
@@ -87,12 +95,22 @@ func (p *LockLog) Handle(ctx context.Context, env es.Envelope) error {
 		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
 	}
 	entry.Details = details
+	if r, ok := p.revs.get(env.Stream); ok && env.Revision <= r.rev {
+		return nil // seen before (at-least-once delivery)
+	}
+	var tenure uint32
+	applied := false
 	err = p.kv.Write(ctx, func(b Batch) error {
-		if fresh, err := guard(lockLog).fresh(b, env); err != nil || !fresh {
+		if _, ok := p.revs.get(env.Stream); ok {
+			if err := guard(lockLog).setRevision(b, env.Stream, env.Revision); err != nil {
+				return err
+			}
+		} else if fresh, err := guard(lockLog).fresh(b, env); err != nil || !fresh {
 			return err
 		}
-		var tenure uint32
-		if raw, err := b.Get(tenureKey(lockID)); err != nil {
+		if t, ok := p.tenures.get(lockID); ok {
+			tenure = t.val
+		} else if raw, err := b.Get(tenureKey(lockID)); err != nil {
 			return err
 		} else if len(raw) == 4 {
 			tenure = binary.BigEndian.Uint32(raw)
@@ -103,10 +121,15 @@ func (p *LockLog) Handle(ctx context.Context, env es.Envelope) error {
 				return err
 			}
 		}
+		applied = true
 		return setJSON(b, append(entryPrefix(lockID, tenure), posKey(env.Position)...), &entry)
 	})
 	if err != nil {
 		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
+	}
+	if applied {
+		p.revs.put(env.Stream, env.Revision, struct{}{})
+		p.tenures.put(lockID, 0, tenure)
 	}
 	return nil
 }

@@ -99,11 +99,12 @@ type KeyRow struct {
 type LockViews struct {
 	kv     KV
 	access *AccessIndex
+	rows   *memo[uuid.UUID, LockRow] // each lock's row and last applied revision
 }
 
 // NewLockViews returns the projection; access may be nil.
 func NewLockViews(kv KV, access *AccessIndex) *LockViews {
-	return &LockViews{kv: kv, access: access}
+	return &LockViews{kv: kv, access: access, rows: newMemo[uuid.UUID, LockRow](100_000)}
 }
 
 const lockViews = "lock_views_v1"
@@ -116,6 +117,7 @@ func (*LockViews) Filter() es.Filter { return es.Filter{Categories: []string{loc
 
 // Reset implements Resetter.
 func (p *LockViews) Reset(ctx context.Context) error {
+	p.rows.clear()
 	if p.access != nil {
 		p.access.reset()
 	}
@@ -141,13 +143,26 @@ func (p *LockViews) Handle(ctx context.Context, env es.Envelope) error {
 		return nil
 	}
 	var row LockRow
+	cached, known := p.rows.get(id)
+	if known && env.Revision <= cached.rev {
+		return nil // seen before (at-least-once delivery)
+	}
+	applied := false
 	err := p.kv.Write(ctx, func(b Batch) error {
-		if fresh, err := guard(lockViews).fresh(b, env); err != nil || !fresh {
-			return err
+		if known {
+			row = cached.val
+			if err := guard(lockViews).setRevision(b, env.Stream, env.Revision); err != nil {
+				return err
+			}
+		} else {
+			if fresh, err := guard(lockViews).fresh(b, env); err != nil || !fresh {
+				return err
+			}
+			if _, err := getJSON(b, lockKey(id), &row); err != nil {
+				return err
+			}
 		}
-		if _, err := getJSON(b, lockKey(id), &row); err != nil {
-			return err
-		}
+		applied = true
 		if err := p.apply(b, id, &row, env); err != nil {
 			return err
 		}
@@ -158,6 +173,9 @@ func (p *LockViews) Handle(ctx context.Context, env es.Envelope) error {
 	})
 	if err != nil {
 		return fmt.Errorf("%s %s/%d: %w", lockViews, env.Stream, env.Revision, err)
+	}
+	if applied {
+		p.rows.put(id, env.Revision, row)
 	}
 	if p.access != nil {
 		p.access.apply(id, env)
@@ -371,6 +389,12 @@ func (q *LockQueries) Key(ctx context.Context, account, lockID, keyID uuid.UUID)
 	if _, err := q.Lock(ctx, account, lockID); err != nil {
 		return nil, err
 	}
+	return q.AnyKey(ctx, lockID, keyID)
+}
+
+// AnyKey returns a key of a lock whoever owns it, for callers that checked the
+// rights themselves (a command just did); ErrKeyNotFound when there is none.
+func (q *LockQueries) AnyKey(ctx context.Context, lockID, keyID uuid.UUID) (*KeyRow, error) {
 	var k KeyRow
 	found, err := readJSON(ctx, q.kv, keyKey(lockID, keyID), &k)
 	if err != nil {
