@@ -44,7 +44,7 @@ type Registered struct {
 	FirstRegistration bool      `json:"first_registration"`
 	TrialEndsAt       time.Time `json:"trial_ends_at"`
 	KeyAllowance      int       `json:"key_allowance"`
-	DeviceTokenDigest string    `json:"device_token_digest"`
+	DeviceTokenDigest string    `json:"device_token_digest,omitempty"`
 }
 
 // Updated records a new name or time zone; both fields hold the values after.
@@ -137,7 +137,7 @@ type Replaced struct {
 
 // DeviceTokenRotated records a new device token (D1). Only its digest is stored.
 type DeviceTokenRotated struct {
-	DeviceTokenDigest string    `json:"device_token_digest"`
+	DeviceTokenDigest string    `json:"device_token_digest,omitempty"`
 	RotatedBy         uuid.UUID `json:"rotated_by"`
 	RotatedAt         time.Time `json:"rotated_at"`
 }
@@ -149,7 +149,7 @@ type KeyIssued struct {
 	Type             KeyType    `json:"type"`
 	HolderName       string     `json:"holder_name"`
 	AccountID        uuid.UUID  `json:"account_id,omitzero"`
-	CredentialDigest string     `json:"credential_digest"`
+	CredentialDigest string     `json:"credential_digest,omitempty"`
 	CredentialHint   string     `json:"credential_hint,omitempty"`
 	ValidFrom        *time.Time `json:"valid_from,omitempty"`
 	ValidUntil       *time.Time `json:"valid_until,omitempty"`
