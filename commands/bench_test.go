@@ -33,11 +33,11 @@ func hotLock(b *testing.B, h *harness, owner uuid.UUID) uuid.UUID {
 	var active []uuid.UUID
 	for i := 0; l.Version()+uint64(len(l.Changes())) < 20_000; i++ {
 		if len(active) == lock.MaxActiveKeys-1 || (len(active) > 2000 && i%3 == 0) {
-			require.NoError(b, l.RevokeKey(owner, active[0], now))
+			require.NoError(b, l.RevokeKey(lock.Owner(owner), active[0], now))
 			active = active[1:]
 		} else {
 			id := uuid.New()
-			require.NoError(b, l.IssueKey(owner, lock.KeyRequest{KeyID: id, Type: lock.KeyTag, CredentialDigest: id.String(), Terms: lock.KeyTerms{HolderName: "h"}}, now))
+			require.NoError(b, l.IssueKey(lock.Owner(owner), lock.KeyRequest{KeyID: id, Type: lock.KeyTag, CredentialDigest: id.String(), Terms: lock.KeyTerms{HolderName: "h"}}, now))
 			active = append(active, id)
 		}
 		if len(l.Changes()) == 1000 {
@@ -46,7 +46,7 @@ func hotLock(b *testing.B, h *harness, owner uuid.UUID) uuid.UUID {
 	}
 	for len(active) < lock.MaxActiveKeys-1 {
 		id := uuid.New()
-		require.NoError(b, l.IssueKey(owner, lock.KeyRequest{KeyID: id, Type: lock.KeyTag, CredentialDigest: id.String(), Terms: lock.KeyTerms{HolderName: "h"}}, now))
+		require.NoError(b, l.IssueKey(lock.Owner(owner), lock.KeyRequest{KeyID: id, Type: lock.KeyTag, CredentialDigest: id.String(), Terms: lock.KeyTerms{HolderName: "h"}}, now))
 		active = append(active, id)
 	}
 	flush(b, h, reg.LockID, l)

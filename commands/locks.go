@@ -18,6 +18,7 @@ import (
 
 // Locks handles the commands on locks, their keys and their devices.
 type Locks struct {
+	orgs      OrganizationDirectory
 	locks     *Repository[*lock.Lock]
 	serials   *Repository[*lock.Serial]
 	reports   *Repository[*report.Log]
@@ -34,6 +35,15 @@ type AccountDirectory interface {
 	AccountExists(ctx context.Context, id uuid.UUID) (bool, error)
 }
 
+// OrganizationDirectory tells who manages keys for an organization (L12, O4) and
+// whether it has organization management (O6).
+type OrganizationDirectory interface {
+	// ManagesKeys reports whether account is a manager or admin of organization.
+	ManagesKeys(ctx context.Context, organization, account uuid.UUID) (bool, error)
+	// HasManagement reports whether organization exists with organization management.
+	HasManagement(ctx context.Context, organization uuid.UUID) (bool, error)
+}
+
 // LocksConfig wires Locks.
 type LocksConfig struct {
 	Store     EventStore
@@ -44,6 +54,9 @@ type LocksConfig struct {
 	Locations Locations
 	Clock     Clock
 	Rand      io.Reader
+	// Organizations checks managers acting for an organization (L12); when nil,
+	// only owners manage keys.
+	Organizations OrganizationDirectory
 	// CacheSize bounds the locks kept in memory; 10,000 when zero.
 	CacheSize int
 }
@@ -58,7 +71,48 @@ func NewLocks(c LocksConfig) *Locks {
 		serials:  NewRepository(c.Store, c.Registry, func(string) *lock.Serial { return lock.NewSerial() }, 1024),
 		reports:  NewRepository(c.Store, c.Registry, reportLog, 1024),
 		accounts: c.Accounts, secrets: c.Secrets, digest: c.Digest, locations: c.Locations, clock: c.Clock, rand: c.Rand,
+		orgs: c.Organizations,
 	}
+}
+
+// SetOrganizations wires the organization directory after construction (the
+// organization handlers need the lock handlers, and the other way round).
+func (h *Locks) SetOrganizations(d OrganizationDirectory) { h.orgs = d }
+
+// actor returns who manages keys: the account itself, or, when organization is
+// set, the account acting for it, which it must manage (L12); otherwise the lock
+// reads as not found (E2).
+func (h *Locks) actor(ctx context.Context, account, organization uuid.UUID) (lock.Actor, error) {
+	a := lock.Actor{Account: account, Organization: organization}
+	if organization == uuid.Nil {
+		return a, nil
+	}
+	if h.orgs == nil {
+		return a, lock.ErrNotRegistered
+	}
+	ok, err := h.orgs.ManagesKeys(ctx, organization, account)
+	if err != nil {
+		return a, err
+	}
+	if !ok {
+		return a, organizationRefusal
+	}
+	return a, nil
+}
+
+// organizationRefusal answers an account that does not manage the organization it
+// claims to act for: a member acting as a manager, or an outsider (O4).
+var organizationRefusal = &domain.Error{Code: domain.EForbidden, Message: "only a manager or admin of that organization may manage its keys"}
+
+// updateAs runs decide on a lock the actor may see: its owner, or an organization
+// holding a key to it (E2, L12).
+func (h *Locks) updateAs(ctx context.Context, lockID uuid.UUID, by lock.Actor, meta Meta, decide func(*lock.Lock) error) (Result, error) {
+	return h.locks.Update(ctx, lock.Stream(lockID), meta, func(l *lock.Lock) error {
+		if by.Organization == uuid.Nil && !l.CanSee(by.Account) || by.Organization != uuid.Nil && !l.HasOrganization(by.Organization) {
+			return lock.ErrNotRegistered
+		}
+		return decide(l)
+	})
 }
 
 func reportLog(stream string) *report.Log {
@@ -262,9 +316,11 @@ func (h *Locks) ReplaceLock(ctx context.Context, by, lockID uuid.UUID, meta Meta
 	return res, err
 }
 
-// IssueKey issues a key on a lock (L8–L10).
+// IssueKey issues a key on a lock (L8–L10, L12).
 type IssueKey struct {
-	LockID     uuid.UUID
+	LockID uuid.UUID
+	// Organization, when set, is the organization the caller manages keys for.
+	Organization uuid.UUID
 	Type       string
 	AccountID  uuid.UUID // phone keys
 	Credential string    // remote serial, tag UID or PIN; a PIN is generated when empty
@@ -286,6 +342,10 @@ const PINDigits = 6
 // decide. A missing PIN is generated, unique among the lock's active codes.
 func (h *Locks) IssueKey(ctx context.Context, by uuid.UUID, meta Meta, cmd IssueKey) (IssuedKey, error) {
 	t, err := lock.ParseKeyType(cmd.Type)
+	if err != nil {
+		return IssuedKey{}, err
+	}
+	as, err := h.actor(ctx, by, cmd.Organization)
 	if err != nil {
 		return IssuedKey{}, err
 	}
@@ -323,7 +383,7 @@ func (h *Locks) IssueKey(ctx context.Context, by uuid.UUID, meta Meta, cmd Issue
 			req.CredentialHint = lock.CredentialHint(t, norm)
 		}
 	}
-	res, err := h.update(ctx, cmd.LockID, by, meta, func(l *lock.Lock) error {
+	res, err := h.updateAs(ctx, cmd.LockID, as, meta, func(l *lock.Lock) error {
 		if t == lock.KeyCode && cmd.Credential == "" {
 			for attempt := 0; ; attempt++ {
 				if attempt == 20 {
@@ -338,7 +398,7 @@ func (h *Locks) IssueKey(ctx context.Context, by uuid.UUID, meta Meta, cmd Issue
 				}
 			}
 		}
-		return l.IssueKey(by, req, h.clock.Now())
+		return l.IssueKey(as, req, h.clock.Now())
 	})
 	if err != nil {
 		return IssuedKey{}, err
@@ -404,12 +464,55 @@ func (h *Locks) generatePIN(meta Meta, attempt int) (string, error) {
 
 // ChangeKey edits a key's terms, keeping key and credential (L9).
 func (h *Locks) ChangeKey(ctx context.Context, by, lockID, keyID uuid.UUID, meta Meta, terms lock.KeyTerms) (Result, error) {
-	return h.update(ctx, lockID, by, meta, func(l *lock.Lock) error { return l.ChangeKey(by, keyID, terms, h.clock.Now()) })
+	return h.ChangeKeyFor(ctx, by, uuid.Nil, lockID, keyID, meta, terms)
+}
+
+// ChangeKeyFor edits a key as a manager of organization (L12), or as the owner
+// when organization is Nil.
+func (h *Locks) ChangeKeyFor(ctx context.Context, by, organization, lockID, keyID uuid.UUID, meta Meta, terms lock.KeyTerms) (Result, error) {
+	as, err := h.actor(ctx, by, organization)
+	if err != nil {
+		return Result{}, err
+	}
+	return h.updateAs(ctx, lockID, as, meta, func(l *lock.Lock) error { return l.ChangeKey(as, keyID, terms, h.clock.Now()) })
 }
 
 // RevokeKey withdraws a key (L10); allowed in revoke-only (L5).
 func (h *Locks) RevokeKey(ctx context.Context, by, lockID, keyID uuid.UUID, meta Meta) (Result, error) {
-	return h.update(ctx, lockID, by, meta, func(l *lock.Lock) error { return l.RevokeKey(by, keyID, h.clock.Now()) })
+	return h.RevokeKeyFor(ctx, by, uuid.Nil, lockID, keyID, meta)
+}
+
+// RevokeKeyFor revokes a key as a manager of the organization that issued it
+// (L10, L12), or as the owner when organization is Nil.
+func (h *Locks) RevokeKeyFor(ctx context.Context, by, organization, lockID, keyID uuid.UUID, meta Meta) (Result, error) {
+	as, err := h.actor(ctx, by, organization)
+	if err != nil {
+		return Result{}, err
+	}
+	return h.updateAs(ctx, lockID, as, meta, func(l *lock.Lock) error { return l.RevokeKey(as, keyID, h.clock.Now()) })
+}
+
+// GrantOrganization gives an organization a key to the lock, or changes its quota
+// (L11, L12).
+func (h *Locks) GrantOrganization(ctx context.Context, by, lockID, organization uuid.UUID, quota int, meta Meta) (Result, error) {
+	mgmt := false
+	if h.orgs != nil && organization != uuid.Nil {
+		var err error
+		if mgmt, err = h.orgs.HasManagement(ctx, organization); err != nil {
+			return Result{}, err
+		}
+	}
+	return h.update(ctx, lockID, by, meta, func(l *lock.Lock) error {
+		return l.GrantOrganization(by, organization, quota, mgmt, h.clock.Now())
+	})
+}
+
+// RevokeOrganization takes an organization's key back, with every key it issued
+// on the lock (L12).
+func (h *Locks) RevokeOrganization(ctx context.Context, by, lockID, organization uuid.UUID, meta Meta) (Result, error) {
+	return h.update(ctx, lockID, by, meta, func(l *lock.Lock) error {
+		return l.RevokeOrganization(by, organization, h.clock.Now())
+	})
 }
 
 // RecordPeriods records the period ends and reminders now due on a lock (L4, L16);

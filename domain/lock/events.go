@@ -26,6 +26,8 @@ const (
 	KeyChangedType                = "lock.key_changed"
 	KeyRevokedType                = "lock.key_revoked"
 	KeyUsedType                   = "lock.key_used"
+	OrganizationKeyIssuedType     = "lock.organization_key_issued"
+	OrganizationKeyRevokedType    = "lock.organization_key_revoked"
 	SerialAssignedType            = "serial.assigned"
 	SerialRetiredType             = "serial.retired"
 )
@@ -156,7 +158,10 @@ type KeyIssued struct {
 	Schedule         Schedule   `json:"schedule,omitempty"`
 	MaxUses          int        `json:"max_uses,omitempty"`
 	IssuedBy         uuid.UUID  `json:"issued_by"`
-	IssuedAt         time.Time  `json:"issued_at"`
+	// Organization is the organization whose manager issued the key (L12); the
+	// owner sees who issued each key.
+	Organization uuid.UUID `json:"organization_id,omitzero"`
+	IssuedAt     time.Time `json:"issued_at"`
 }
 
 // KeyChanged records an edit of a key: same key, same credential (L9). The fields
@@ -174,9 +179,29 @@ type KeyChanged struct {
 
 // Reasons a key is revoked.
 const (
-	ReasonRevoked     = "revoked"
-	ReasonLockRemoved = "lock_removed"
+	ReasonRevoked                = "revoked"
+	ReasonLockRemoved            = "lock_removed"
+	ReasonOrganizationKeyRevoked = "organization_key_revoked"
 )
+
+// OrganizationKeyIssued records that the owner gave an organization a key to the
+// lock: its managers may now issue and revoke keys on it, within Quota (0: no quota
+// of its own; the lock's allowance still counts) (L12). Given again, it changes the
+// quota.
+type OrganizationKeyIssued struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+	Quota          int       `json:"quota,omitempty"`
+	IssuedBy       uuid.UUID `json:"issued_by"`
+	IssuedAt       time.Time `json:"issued_at"`
+}
+
+// OrganizationKeyRevoked records that the owner took the organization's key back;
+// every key the organization issued on the lock is revoked before it (L12).
+type OrganizationKeyRevoked struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+	RevokedBy      uuid.UUID `json:"revoked_by"`
+	RevokedAt      time.Time `json:"revoked_at"`
+}
 
 // KeyRevoked records that a key no longer opens the lock (L10).
 type KeyRevoked struct {
@@ -227,6 +252,8 @@ func (KeyIssued) EventType() string                 { return KeyIssuedType }
 func (KeyChanged) EventType() string                { return KeyChangedType }
 func (KeyRevoked) EventType() string                { return KeyRevokedType }
 func (KeyUsed) EventType() string                   { return KeyUsedType }
+func (OrganizationKeyIssued) EventType() string     { return OrganizationKeyIssuedType }
+func (OrganizationKeyRevoked) EventType() string    { return OrganizationKeyRevokedType }
 func (SerialAssigned) EventType() string            { return SerialAssignedType }
 func (SerialRetired) EventType() string             { return SerialRetiredType }
 
@@ -248,6 +275,8 @@ func RegisterEvents(r *es.Registry) {
 	es.Register[KeyChanged](r, KeyChangedType)
 	es.Register[KeyRevoked](r, KeyRevokedType)
 	es.Register[KeyUsed](r, KeyUsedType)
+	es.Register[OrganizationKeyIssued](r, OrganizationKeyIssuedType)
+	es.Register[OrganizationKeyRevoked](r, OrganizationKeyRevokedType)
 	es.Register[SerialAssigned](r, SerialAssignedType)
 	es.Register[SerialRetired](r, SerialRetiredType)
 }

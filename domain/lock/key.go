@@ -141,9 +141,10 @@ type Key struct {
 	CredentialDigest string
 	CredentialHint   string
 	KeyTerms
-	Uses      int
-	IssuedBy  uuid.UUID
-	IssuedAt  time.Time
+	Uses         int
+	IssuedBy     uuid.UUID
+	Organization uuid.UUID // the organization that issued it (L12); Nil for the owner
+	IssuedAt     time.Time
 	Revoked   bool
 	RevokedAt time.Time
 	Reason    string

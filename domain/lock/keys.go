@@ -21,10 +21,54 @@ type KeyRequest struct {
 	Terms            KeyTerms
 }
 
-// IssueKey issues a key (L8–L10): only the owner, only with full management, within
-// the allowance and the 2,500 cap, with a credential no active key of the lock uses.
-func (l *Lock) IssueKey(by uuid.UUID, req KeyRequest, now time.Time) error {
-	if err := l.mustManage(by, now); err != nil {
+// Actor is who manages keys: the lock's owner, or a manager acting for an
+// organization that holds a key to the lock (L12). The command layer has checked
+// that Account manages Organization.
+type Actor struct {
+	Account      uuid.UUID
+	Organization uuid.UUID // Nil: the account acts as itself
+}
+
+// Owner returns the actor of an account acting as itself.
+func Owner(account uuid.UUID) Actor { return Actor{Account: account} }
+
+// ErrQuotaReached refuses a key beyond an organization's quota (L12).
+var ErrQuotaReached = &domain.Error{Code: domain.EKeyLimitReached, Message: "your organization's quota of keys on this lock is used up"}
+
+// mayManageKeys checks an actor may issue or change keys now: the owner with full
+// management (L10), or an organization holding a key while shared management is
+// usable (L11, L12). An organization without a key does not see the lock (E2).
+func (l *Lock) mayManageKeys(by Actor, now time.Time) error {
+	if by.Organization == uuid.Nil {
+		return l.mustManage(by.Account, now)
+	}
+	if !l.HasOrganization(by.Organization) {
+		return ErrNotRegistered
+	}
+	if l.Level(now) != LevelFull || !l.SharedManagementActive(now) {
+		return ErrSharedInactive
+	}
+	return nil
+}
+
+// orgKey returns an active key the actor may manage: any key for the owner, only
+// its own keys for an organization.
+func (l *Lock) orgKey(by Actor, id uuid.UUID) (*Key, error) {
+	k, err := l.activeKey(id)
+	if err != nil {
+		return nil, err
+	}
+	if by.Organization != uuid.Nil && k.Organization != by.Organization {
+		return nil, ErrKeyNotFound // another's key: not there, as far as this actor sees
+	}
+	return k, nil
+}
+
+// IssueKey issues a key (L8–L10, L12): by the owner with full management, or by a
+// manager of an organization holding a key within its quota; within the allowance
+// and the 2,500 cap, with a credential no active key of the lock uses.
+func (l *Lock) IssueKey(by Actor, req KeyRequest, now time.Time) error {
+	if err := l.mayManageKeys(by, now); err != nil {
 		return err
 	}
 	if req.KeyID == uuid.Nil {
@@ -53,6 +97,9 @@ func (l *Lock) IssueKey(by uuid.UUID, req KeyRequest, now time.Time) error {
 	if len(l.keys) >= l.allowance {
 		return ErrKeyLimitReached
 	}
+	if q := l.orgs[by.Organization]; by.Organization != uuid.Nil && q > 0 && l.IssuedBy(by.Organization) >= q {
+		return ErrQuotaReached
+	}
 	if req.Type == KeyPhone {
 		if _, held := l.phones[req.AccountID]; held {
 			return ErrPhoneKeyHeld
@@ -63,7 +110,7 @@ func (l *Lock) IssueKey(by uuid.UUID, req KeyRequest, now time.Time) error {
 	t := req.Terms
 	l.record(KeyIssued{KeyID: req.KeyID, Type: req.Type, HolderName: t.HolderName, AccountID: req.AccountID,
 		CredentialDigest: req.CredentialDigest, CredentialHint: req.CredentialHint, ValidFrom: t.ValidFrom,
-		ValidUntil: t.ValidUntil, Schedule: t.Schedule, MaxUses: t.MaxUses, IssuedBy: by, IssuedAt: now.UTC()})
+		ValidUntil: t.ValidUntil, Schedule: t.Schedule, MaxUses: t.MaxUses, IssuedBy: by.Account, Organization: by.Organization, IssuedAt: now.UTC()})
 	return nil
 }
 
@@ -76,11 +123,11 @@ func (l *Lock) CredentialInUse(digest string) bool {
 
 // ChangeKey edits a key's terms (L9): the same key and credential, no re-issue. It
 // needs full management (L10); a change to nothing records nothing.
-func (l *Lock) ChangeKey(by uuid.UUID, keyID uuid.UUID, terms KeyTerms, now time.Time) error {
-	if err := l.mustManage(by, now); err != nil {
+func (l *Lock) ChangeKey(by Actor, keyID uuid.UUID, terms KeyTerms, now time.Time) error {
+	if err := l.mayManageKeys(by, now); err != nil {
 		return err
 	}
-	k, err := l.activeKey(keyID)
+	k, err := l.orgKey(by, keyID)
 	if err != nil {
 		return err
 	}
@@ -94,7 +141,7 @@ func (l *Lock) ChangeKey(by uuid.UUID, keyID uuid.UUID, terms KeyTerms, now time
 		return nil
 	}
 	l.record(KeyChanged{KeyID: keyID, HolderName: terms.HolderName, ValidFrom: terms.ValidFrom, ValidUntil: terms.ValidUntil,
-		Schedule: terms.Schedule, MaxUses: terms.MaxUses, ChangedBy: by, ChangedAt: now.UTC()})
+		Schedule: terms.Schedule, MaxUses: terms.MaxUses, ChangedBy: by.Account, ChangedAt: now.UTC()})
 	return nil
 }
 
@@ -107,15 +154,20 @@ func sameTerms(a, b KeyTerms) bool {
 }
 
 // RevokeKey withdraws a key so the door refuses it (L10). Revoking is always
-// allowed to the owner, whatever the management level (L5).
-func (l *Lock) RevokeKey(by uuid.UUID, keyID uuid.UUID, now time.Time) error {
-	if err := l.mustOwn(by); err != nil {
+// allowed to the owner, whatever the management level (L5), and to the
+// organization that issued the key while it holds its key to the lock (L12).
+func (l *Lock) RevokeKey(by Actor, keyID uuid.UUID, now time.Time) error {
+	if by.Organization == uuid.Nil {
+		if err := l.mustOwn(by.Account); err != nil {
+			return err
+		}
+	} else if !l.HasOrganization(by.Organization) {
+		return ErrNotRegistered
+	}
+	if _, err := l.orgKey(by, keyID); err != nil {
 		return err
 	}
-	if _, err := l.activeKey(keyID); err != nil {
-		return err
-	}
-	l.record(KeyRevoked{KeyID: keyID, Reason: ReasonRevoked, RevokedBy: by, RevokedAt: now.UTC()})
+	l.record(KeyRevoked{KeyID: keyID, Reason: ReasonRevoked, RevokedBy: by.Account, RevokedAt: now.UTC()})
 	return nil
 }
 

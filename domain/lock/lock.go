@@ -7,6 +7,7 @@ package lock
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,6 +97,7 @@ type Lock struct {
 
 	deviceToken string
 
+	orgs       map[uuid.UUID]int    // organizations holding a key to the lock → their quota (L12)
 	keys       map[uuid.UUID]*Key   // active keys
 	revoked    map[uuid.UUID]bool   // keys revoked
 	credential map[string]uuid.UUID // digest of an active code, remote or tag key → key
@@ -107,6 +109,7 @@ func newLock() *Lock {
 		redeemed:   make(map[uuid.UUID]bool),
 		ended:      make(map[string]time.Time),
 		reminded:   make(map[string]bool),
+		orgs:       make(map[uuid.UUID]int),
 		keys:       make(map[uuid.UUID]*Key),
 		revoked:    make(map[uuid.UUID]bool),
 		credential: make(map[string]uuid.UUID),
@@ -189,6 +192,11 @@ func (l *Lock) apply(e es.Event) {
 		l.name, l.timeZone = e.Name, e.TimeZone
 	case Removed:
 		l.owner, l.frozen = uuid.Nil, false
+		clear(l.orgs)
+	case OrganizationKeyIssued:
+		l.orgs[e.OrganizationID] = e.Quota
+	case OrganizationKeyRevoked:
+		delete(l.orgs, e.OrganizationID)
 	case ManagementExtended:
 		l.paidEnds = e.PaidEndsAt
 		l.redeemed[e.RedemptionID] = true
@@ -212,7 +220,7 @@ func (l *Lock) apply(e es.Event) {
 		l.deviceToken = e.DeviceTokenDigest
 	case KeyIssued:
 		k := &Key{ID: e.KeyID, Type: e.Type, AccountID: e.AccountID, CredentialDigest: e.CredentialDigest,
-			CredentialHint: e.CredentialHint, IssuedBy: e.IssuedBy, IssuedAt: e.IssuedAt,
+			CredentialHint: e.CredentialHint, IssuedBy: e.IssuedBy, Organization: e.Organization, IssuedAt: e.IssuedAt,
 			KeyTerms: KeyTerms{HolderName: e.HolderName, ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil, Schedule: e.Schedule, MaxUses: e.MaxUses}}
 		l.keys[k.ID] = k
 		if k.Type == KeyPhone {
@@ -289,6 +297,22 @@ func (l *Lock) Periods() (trial, paid, shared time.Time) {
 
 // CanSee reports whether account may see the lock (E2): its owner.
 func (l *Lock) CanSee(account uuid.UUID) bool { return l.owner != uuid.Nil && l.owner == account }
+
+// HasOrganization reports whether organization holds a key to the registered lock
+// (L12): its managers may then see the lock and manage the keys it issued.
+func (l *Lock) HasOrganization(organization uuid.UUID) bool {
+	_, ok := l.orgs[organization]
+	return ok && l.owner != uuid.Nil
+}
+
+// Organizations returns the organizations holding a key, with their quotas.
+func (l *Lock) Organizations() map[uuid.UUID]int {
+	out := make(map[uuid.UUID]int, len(l.orgs))
+	for k, v := range l.orgs {
+		out[k] = v
+	}
+	return out
+}
 
 // Level returns the management level at t (L4): full while t is before the trial's
 // or the paid period's end; revoke-only otherwise.
@@ -378,8 +402,87 @@ func (l *Lock) Remove(by uuid.UUID, now time.Time) error {
 	for _, id := range l.activeKeyIDs() {
 		l.record(KeyRevoked{KeyID: id, Reason: ReasonLockRemoved, RevokedBy: by, RevokedAt: now})
 	}
+	for _, org := range l.organizationIDs() {
+		l.record(OrganizationKeyRevoked{OrganizationID: org, RevokedBy: by, RevokedAt: now})
+	}
 	l.record(Removed{OwnerID: l.owner, RemovedBy: by, RemovedAt: now})
 	return nil
+}
+
+func (l *Lock) organizationIDs() []uuid.UUID {
+	ids := make([]uuid.UUID, 0, len(l.orgs))
+	for id := range l.orgs {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	return ids
+}
+
+// ErrSharedInactive refuses shared key management while the option or paid
+// management is not active (L11, L12).
+var ErrSharedInactive = &domain.Error{Code: domain.EOptionUnavailable,
+	Message: "shared key management needs the shared-management option and paid management, both active: redeem the codes first"}
+
+// ErrNoOrganizationManagement refuses a key to an organization without
+// organization management (L12, O6).
+var ErrNoOrganizationManagement = &domain.Error{Code: domain.EForbidden,
+	Message: "that organization has no organization management, so it cannot take part in shared key management"}
+
+// GrantOrganization gives an organization a key to the lock, or changes its quota
+// (L12): only the owner, only while the shared-management option and paid
+// management are active (L11), only to an organization with organization
+// management (O6; the command layer looks it up).
+func (l *Lock) GrantOrganization(by, organization uuid.UUID, quota int, hasManagement bool, now time.Time) error {
+	if err := l.mustOwn(by); err != nil {
+		return err
+	}
+	if !l.SharedManagementActive(now) {
+		return ErrSharedInactive
+	}
+	if organization == uuid.Nil {
+		return domain.Errorf(domain.EInvalid, "organization_id is required")
+	}
+	if !hasManagement {
+		return ErrNoOrganizationManagement
+	}
+	if quota < 0 || quota > MaxActiveKeys {
+		return domain.Errorf(domain.EInvalid, "quota must be 0 (none) to %d", MaxActiveKeys)
+	}
+	if q, ok := l.orgs[organization]; ok && q == quota {
+		return nil
+	}
+	l.record(OrganizationKeyIssued{OrganizationID: organization, Quota: quota, IssuedBy: by, IssuedAt: now.UTC()})
+	return nil
+}
+
+// RevokeOrganization takes an organization's key back and revokes every key it
+// issued on the lock (L12). Like every revocation it is allowed in revoke-only (L5).
+func (l *Lock) RevokeOrganization(by, organization uuid.UUID, now time.Time) error {
+	if err := l.mustOwn(by); err != nil {
+		return err
+	}
+	if _, ok := l.orgs[organization]; !ok {
+		return domain.Errorf(domain.ENotFound, "that organization holds no key to this lock")
+	}
+	now = now.UTC()
+	for _, id := range l.activeKeyIDs() {
+		if l.keys[id].Organization == organization {
+			l.record(KeyRevoked{KeyID: id, Reason: ReasonOrganizationKeyRevoked, RevokedBy: by, RevokedAt: now})
+		}
+	}
+	l.record(OrganizationKeyRevoked{OrganizationID: organization, RevokedBy: by, RevokedAt: now})
+	return nil
+}
+
+// IssuedBy counts the active keys an organization issued on the lock.
+func (l *Lock) IssuedBy(organization uuid.UUID) int {
+	n := 0
+	for _, k := range l.keys {
+		if k.Organization == organization {
+			n++
+		}
+	}
+	return n
 }
 
 // activeKeyIDs returns the active keys in issue order, so events come out the same

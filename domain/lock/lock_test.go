@@ -49,11 +49,11 @@ func tagReq(id uuid.UUID, digest string) lock.KeyRequest {
 type step func(*lock.Lock) error
 
 func issue(by uuid.UUID, req lock.KeyRequest, at time.Time) step {
-	return func(l *lock.Lock) error { return l.IssueKey(by, req, at) }
+	return func(l *lock.Lock) error { return l.IssueKey(lock.Owner(by), req, at) }
 }
 
 func revoke(by, id uuid.UUID, at time.Time) step {
-	return func(l *lock.Lock) error { return l.RevokeKey(by, id, at) }
+	return func(l *lock.Lock) error { return l.RevokeKey(lock.Owner(by), id, at) }
 }
 
 type gwt struct {
@@ -209,7 +209,7 @@ func TestChangeKey(t *testing.T) {
 	given := []es.Event{registered(), tagIssued(keyA, "d1", t0)}
 	sched := lock.Schedule{{Days: []time.Weekday{time.Monday}, From: 8 * 60, Until: 17 * 60}}
 	change := func(by uuid.UUID, terms lock.KeyTerms, at time.Time) step {
-		return func(l *lock.Lock) error { return l.ChangeKey(by, keyA, terms, at) }
+		return func(l *lock.Lock) error { return l.ChangeKey(lock.Owner(by), keyA, terms, at) }
 	}
 	run(t, []gwt{
 		{"L9 editing keeps the same key and credential", given, change(owner, lock.KeyTerms{HolderName: "Anna B", Schedule: sched}, at),
@@ -245,11 +245,11 @@ func TestReactivation(t *testing.T) {
 	given := []es.Event{registered(), tagIssued(keyA, "d1", t0), tagIssued(keyB, "d2", t0),
 		lock.KeyRevoked{KeyID: keyB, Reason: lock.ReasonRevoked, RevokedBy: owner, RevokedAt: lapsed}}
 	l := lock.Rehydrate(given)
-	require.Equal(t, domain.EManagementInactive, domain.ErrorCode(l.ChangeKey(owner, keyA, lock.KeyTerms{HolderName: "X"}, lapsed)))
+	require.Equal(t, domain.EManagementInactive, domain.ErrorCode(l.ChangeKey(lock.Owner(owner), keyA, lock.KeyTerms{HolderName: "X"}, lapsed)))
 	l.ApplyCode(code1, red1, lock.Benefit{Kind: lock.BenefitManagement}, lapsed)
 	require.Equal(t, lock.LevelFull, l.Level(lapsed))
-	require.NoError(t, l.ChangeKey(owner, keyA, lock.KeyTerms{HolderName: "X"}, lapsed), "L6 the old key is manageable again")
-	require.NoError(t, l.IssueKey(owner, tagReq(uuid.New(), "d2"), lapsed), "L6 a returned key can be issued")
+	require.NoError(t, l.ChangeKey(lock.Owner(owner), keyA, lock.KeyTerms{HolderName: "X"}, lapsed), "L6 the old key is manageable again")
+	require.NoError(t, l.IssueKey(lock.Owner(owner), tagReq(uuid.New(), "d2"), lapsed), "L6 a returned key can be issued")
 }
 
 func TestCodes(t *testing.T) {
@@ -526,5 +526,62 @@ func FuzzNormalizeSerial(f *testing.F) {
 		again, err := lock.NormalizeSerial(n)
 		require.NoError(t, err)
 		require.Equal(t, n, again)
+	})
+}
+
+// TestSharedKeyManagement covers L11 and L12: a key to an organization, its
+// managers issuing within the quota and the allowance, revoking only their own
+// keys, and the owner taking the organization's key back.
+func TestSharedKeyManagement(t *testing.T) {
+	t.Parallel()
+	org, other := uuid.New(), uuid.New()
+	mgr := uuid.New()
+	at := t0.AddDate(0, 1, 0)
+	paidEnd := domain.AddYears(t0, 5)
+	shared := lock.SharedManagementActivated{CodeID: code1, RedemptionID: red2, SharedManagementEndsAt: domain.AddYears(t0, 5), ActivatedAt: t0}
+	active := []es.Event{registered(), paid(paidEnd), shared}
+	granted := lock.OrganizationKeyIssued{OrganizationID: org, Quota: 2, IssuedBy: owner, IssuedAt: t0}
+	orgKey := func(id uuid.UUID, digest string) lock.KeyIssued {
+		k := tagIssued(id, digest, t0)
+		k.IssuedBy, k.Organization = mgr, org
+		return k
+	}
+	as := lock.Actor{Account: mgr, Organization: org}
+	grant := func(o uuid.UUID, quota int, mgmt bool, at time.Time) step {
+		return func(l *lock.Lock) error { return l.GrantOrganization(owner, o, quota, mgmt, at) }
+	}
+	run(t, []gwt{
+		{"L12 the owner gives an organization a key with a quota", active, grant(org, 2, true, at),
+			[]es.Event{lock.OrganizationKeyIssued{OrganizationID: org, Quota: 2, IssuedBy: owner, IssuedAt: at}}, ""},
+		{"L11 not in the trial", []es.Event{registered()}, grant(org, 0, true, at), nil, domain.EOptionUnavailable},
+		{"L11 not without the shared-management option", []es.Event{registered(), paid(paidEnd)}, grant(org, 0, true, at), nil, domain.EOptionUnavailable},
+		{"L11 not after the paid end", active, grant(org, 0, true, paidEnd.Add(time.Hour)), nil, domain.EOptionUnavailable},
+		{"L12 not to an organization without organization management (O6)", active, grant(org, 0, false, at), nil, domain.EForbidden},
+		{"E2 not by a stranger", active, func(l *lock.Lock) error { return l.GrantOrganization(stranger, org, 0, true, at) }, nil, domain.EForbidden},
+		{"L12 a manager of the organization issues a key; the owner sees who issued it", append(active, granted),
+			func(l *lock.Lock) error { return l.IssueKey(as, tagReq(keyA, "d1"), at) },
+			[]es.Event{lock.KeyIssued{KeyID: keyA, Type: lock.KeyTag, HolderName: "Anna", CredentialDigest: "d1", CredentialHint: "…AB12", IssuedBy: mgr, Organization: org, IssuedAt: at}}, ""},
+		{"L12 within the organization's quota", append(active, granted, orgKey(keyA, "d1"), orgKey(keyB, "d2")),
+			func(l *lock.Lock) error { return l.IssueKey(as, tagReq(uuid.New(), "d3"), at) }, nil, domain.EKeyLimitReached},
+		{"L12 a manager of another organization does not see the lock", append(active, granted),
+			func(l *lock.Lock) error { return l.IssueKey(lock.Actor{Account: mgr, Organization: other}, tagReq(keyA, "d1"), at) }, nil, domain.ENotFound},
+		{"L11 usable only while paid management is active", append(active, granted),
+			func(l *lock.Lock) error { return l.IssueKey(as, tagReq(keyA, "d1"), paidEnd.Add(time.Hour)) }, nil, domain.EOptionUnavailable},
+		{"L10 the organization revokes a key it issued", append(active, granted, orgKey(keyA, "d1")),
+			func(l *lock.Lock) error { return l.RevokeKey(as, keyA, at) },
+			[]es.Event{lock.KeyRevoked{KeyID: keyA, Reason: lock.ReasonRevoked, RevokedBy: mgr, RevokedAt: at}}, ""},
+		{"L10 but not the owner's keys", append(active, granted, tagIssued(keyA, "d1", t0)),
+			func(l *lock.Lock) error { return l.RevokeKey(as, keyA, at) }, nil, domain.ENotFound},
+		{"L12 nor change them", append(active, granted, tagIssued(keyA, "d1", t0)),
+			func(l *lock.Lock) error { return l.ChangeKey(as, keyA, lock.KeyTerms{HolderName: "x"}, at) }, nil, domain.ENotFound},
+		{"L12 revoking the organization's key revokes every key it issued", append(active, granted, orgKey(keyA, "d1"), tagIssued(keyB, "d2", t0)),
+			func(l *lock.Lock) error { return l.RevokeOrganization(owner, org, at) },
+			[]es.Event{lock.KeyRevoked{KeyID: keyA, Reason: lock.ReasonOrganizationKeyRevoked, RevokedBy: owner, RevokedAt: at},
+				lock.OrganizationKeyRevoked{OrganizationID: org, RevokedBy: owner, RevokedAt: at}}, ""},
+		{"L12 after that the organization cannot revoke either", append(active, granted, lock.OrganizationKeyRevoked{OrganizationID: org}),
+			func(l *lock.Lock) error { return l.RevokeKey(as, keyA, at) }, nil, domain.ENotFound},
+		{"L7 removing the lock takes the organizations' keys back too", append(active, granted),
+			func(l *lock.Lock) error { return l.Remove(owner, at) },
+			[]es.Event{lock.OrganizationKeyRevoked{OrganizationID: org, RevokedBy: owner, RevokedAt: at}, lock.Removed{OwnerID: owner, RemovedBy: owner, RemovedAt: at}}, ""},
 	})
 }
