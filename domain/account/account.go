@@ -39,6 +39,7 @@ type Account struct {
 	failed       int       // consecutive failed logins since the last success, lockout or unlock
 	lockedUntil  time.Time // zero when never locked; may lie in the past
 	sessions     map[uuid.UUID]Session
+	grants       map[uuid.UUID]bool // redemptions of organization-management codes (O6)
 }
 
 // Session is a login that has not been ended. It may have expired.
@@ -219,6 +220,11 @@ func (a *Account) Sessions() []Session {
 // apply mutates state from one event. It never validates, fails, or reads a clock.
 func (a *Account) apply(e es.Event) {
 	switch e := e.(type) {
+	case OrganizationManagementGranted:
+		if a.grants == nil {
+			a.grants = map[uuid.UUID]bool{}
+		}
+		a.grants[e.RedemptionID] = true
 	case Registered:
 		a.id, a.username, a.email, a.passwordHash = e.AccountID, e.Username, e.Email, e.PasswordHash
 		a.roles, a.createdBy, a.registeredAt = slices.Clone(e.Roles), e.CreatedBy, e.RegisteredAt

@@ -308,3 +308,17 @@ func TestAccount_Unlock_A3(t *testing.T) {
 	require.True(t, a.LockedUntil().IsZero())
 	require.NoError(t, a.Authenticate(true, account.SessionStart{ID: uuid.New(), TokenDigest: "d", ExpiresAt: t1.Add(time.Hour)}, t1))
 }
+
+func TestAccount_OrganizationManagement_O6(t *testing.T) {
+	t.Parallel()
+	id, code, red := uuid.New(), uuid.New(), uuid.New()
+	now := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	a := account.Rehydrate([]es.Event{account.Registered{AccountID: id, Username: "anna", Email: "a@example.org", PasswordHash: "h", RegisteredAt: now}})
+	require.False(t, a.HasOrganizationManagement())
+	a.GrantOrganizationManagement(code, red, now)
+	require.Equal(t, []es.Event{account.OrganizationManagementGranted{CodeID: code, RedemptionID: red, GrantedAt: now}}, a.Changes(), "O6 a redeemed code grants organization management")
+	require.True(t, a.HasOrganizationManagement())
+	a.Committed()
+	a.GrantOrganizationManagement(code, red, now)
+	require.Empty(t, a.Changes(), "P3 the same redemption applied twice records nothing")
+}

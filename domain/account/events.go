@@ -111,4 +111,5 @@ func RegisterEvents(r *es.Registry) {
 	es.Register[SessionEnded](r, SessionEndedType)
 	es.Register[Unlocked](r, UnlockedType)
 	es.Register[UsernameReserved](r, UsernameReservedType)
+	registerManagementEvents(r)
 }
