@@ -220,7 +220,7 @@ func (l *Lock) apply(e es.Event) {
 		l.deviceToken = e.DeviceTokenDigest
 	case KeyIssued:
 		k := &Key{ID: e.KeyID, Type: e.Type, AccountID: e.AccountID, CredentialDigest: e.CredentialDigest,
-			CredentialHint: e.CredentialHint, IssuedBy: e.IssuedBy, Organization: e.Organization, IssuedAt: e.IssuedAt,
+			CredentialHint: e.CredentialHint, IssuedBy: e.IssuedBy, Organization: e.Organization, IssuedAt: e.IssuedAt, BulkID: e.BulkID,
 			KeyTerms: KeyTerms{HolderName: e.HolderName, ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil, Schedule: e.Schedule, MaxUses: e.MaxUses}}
 		l.keys[k.ID] = k
 		if k.Type == KeyPhone {
@@ -484,6 +484,9 @@ func (l *Lock) IssuedBy(organization uuid.UUID) int {
 	}
 	return n
 }
+
+// KeyIDs returns the active keys' ids in issue order.
+func (l *Lock) KeyIDs() []uuid.UUID { return l.activeKeyIDs() }
 
 // activeKeyIDs returns the active keys in issue order, so events come out the same
 // on every run.
