@@ -321,10 +321,12 @@ type IssueKey struct {
 	LockID uuid.UUID
 	// Organization, when set, is the organization the caller manages keys for.
 	Organization uuid.UUID
-	Type       string
-	AccountID  uuid.UUID // phone keys
-	Credential string    // remote serial, tag UID or PIN; a PIN is generated when empty
-	Terms      lock.KeyTerms
+	Type         string
+	AccountID    uuid.UUID // phone keys
+	Credential   string    // remote serial, tag UID or PIN; a PIN is generated when empty
+	Terms        lock.KeyTerms
+	// BulkID, when set, is the building's bulk issue the key is part of (L13).
+	BulkID uuid.UUID
 }
 
 // IssuedKey is the outcome of IssueKey; PIN is set when the platform generated
@@ -349,7 +351,7 @@ func (h *Locks) IssueKey(ctx context.Context, by uuid.UUID, meta Meta, cmd Issue
 	if err != nil {
 		return IssuedKey{}, err
 	}
-	req := lock.KeyRequest{KeyID: NewID(), Type: t, Terms: cmd.Terms}
+	req := lock.KeyRequest{KeyID: NewID(), Type: t, Terms: cmd.Terms, BulkID: cmd.BulkID}
 	var pin string
 	switch t {
 	case lock.KeyPhone:

@@ -162,6 +162,9 @@ type KeyIssued struct {
 	// owner sees who issued each key.
 	Organization uuid.UUID `json:"organization_id,omitzero"`
 	IssuedAt     time.Time `json:"issued_at"`
+	// BulkID is the building's bulk issue that gave this key together with keys on
+	// other locks, which it revokes together (L13); unset for a single issue.
+	BulkID uuid.UUID `json:"bulk_id,omitzero"`
 }
 
 // KeyChanged records an edit of a key: same key, same credential (L9). The fields

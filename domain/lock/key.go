@@ -145,9 +145,10 @@ type Key struct {
 	IssuedBy     uuid.UUID
 	Organization uuid.UUID // the organization that issued it (L12); Nil for the owner
 	IssuedAt     time.Time
-	Revoked   bool
-	RevokedAt time.Time
-	Reason    string
+	BulkID       uuid.UUID // the building's bulk issue that gave it (L13); Nil for a single issue
+	Revoked      bool
+	RevokedAt    time.Time
+	Reason       string
 }
 
 // Access reasons a device gets with its answer (D1).

@@ -19,6 +19,7 @@ type KeyRequest struct {
 	CredentialDigest string    // code, remote and tag keys
 	CredentialHint   string
 	Terms            KeyTerms
+	BulkID           uuid.UUID // the building's bulk issue it is part of (L13), if any
 }
 
 // Actor is who manages keys: the lock's owner, or a manager acting for an
@@ -74,6 +75,9 @@ func (l *Lock) IssueKey(by Actor, req KeyRequest, now time.Time) error {
 	if req.KeyID == uuid.Nil {
 		return domain.Errorf(domain.EInvalid, "key id is required")
 	}
+	if req.BulkID != uuid.Nil && l.BulkKey(req.BulkID) != nil {
+		return ErrBulkKeyHeld
+	}
 	if _, taken := l.keys[req.KeyID]; taken || l.revoked[req.KeyID] {
 		return domain.Errorf(domain.EConflict, "key %s exists", req.KeyID)
 	}
@@ -110,7 +114,8 @@ func (l *Lock) IssueKey(by Actor, req KeyRequest, now time.Time) error {
 	t := req.Terms
 	l.record(KeyIssued{KeyID: req.KeyID, Type: req.Type, HolderName: t.HolderName, AccountID: req.AccountID,
 		CredentialDigest: req.CredentialDigest, CredentialHint: req.CredentialHint, ValidFrom: t.ValidFrom,
-		ValidUntil: t.ValidUntil, Schedule: t.Schedule, MaxUses: t.MaxUses, IssuedBy: by.Account, Organization: by.Organization, IssuedAt: now.UTC()})
+		ValidUntil: t.ValidUntil, Schedule: t.Schedule, MaxUses: t.MaxUses, IssuedBy: by.Account, Organization: by.Organization, IssuedAt: now.UTC(),
+		BulkID: req.BulkID})
 	return nil
 }
 
