@@ -40,6 +40,8 @@ type Account struct {
 	lockedUntil  time.Time // zero when never locked; may lie in the past
 	sessions     map[uuid.UUID]Session
 	grants       map[uuid.UUID]bool // redemptions of organization-management codes (O6)
+
+	buildingsSince time.Time // when building management was switched on (L13); zero while off
 }
 
 // Session is a login that has not been ended. It may have expired.
@@ -220,6 +222,8 @@ func (a *Account) Sessions() []Session {
 // apply mutates state from one event. It never validates, fails, or reads a clock.
 func (a *Account) apply(e es.Event) {
 	switch e := e.(type) {
+	case BuildingManagementEnabled:
+		a.buildingsSince = e.EnabledAt
 	case OrganizationManagementGranted:
 		if a.grants == nil {
 			a.grants = map[uuid.UUID]bool{}

@@ -112,4 +112,5 @@ func RegisterEvents(r *es.Registry) {
 	es.Register[Unlocked](r, UnlockedType)
 	es.Register[UsernameReserved](r, UsernameReservedType)
 	registerManagementEvents(r)
+	registerBuildingEvents(r)
 }
