@@ -20,10 +20,8 @@ import (
 // models: which organizations take members of an email domain (O3), and which
 // organizations an account belongs to.
 type OrganizationIndex interface {
-	// ByDomain returns the organizations that allow self-registration for domain.
+	// ByDomain returns the organizations that list domain among their email domains.
 	ByDomain(ctx context.Context, domain string) ([]uuid.UUID, error)
-	// MembershipsOf returns the organizations account belongs to.
-	MembershipsOf(ctx context.Context, account uuid.UUID) ([]uuid.UUID, error)
 }
 
 // Organizations handles organizations (O1–O6) and the organization side of shared
@@ -447,7 +445,10 @@ func (h *Organizations) DenyRequest(ctx context.Context, by, org, requestID uuid
 // phone key to a member who lacks one; the access process manager calls it. A
 // refusal by the lock (quota, allowance, management) is returned for the caller
 // to report; it is not retried.
-func (h *Organizations) GrantMemberAccess(ctx context.Context, org, lockID, member uuid.UUID) (uuid.UUID, error) {
+//
+// cause names the event that called for the key (the member's joining, or the
+// mode's change): a redelivered event finds the key it issued.
+func (h *Organizations) GrantMemberAccess(ctx context.Context, org, lockID, member uuid.UUID, cause string) (uuid.UUID, error) {
 	var holder string
 	var registered bool
 	if err := h.accounts.accounts.Read(ctx, accountStream(member), func(a *account.Account) error {
@@ -460,7 +461,8 @@ func (h *Organizations) GrantMemberAccess(ctx context.Context, org, lockID, memb
 	if err != nil || admin == uuid.Nil {
 		return uuid.Nil, err
 	}
-	m := Meta{Actor: es.ActorOf(es.ActorSystem, "organization-access"), IdempotencyKey: fmt.Sprintf("org-wide/%s/%s/%s", org, lockID, member)}
+	m := Meta{Actor: es.ActorOf(es.ActorSystem, "organization-access"), CausationID: cause,
+		IdempotencyKey: fmt.Sprintf("org-wide/%s/%s/%s/%s", cause, org, lockID, member)}
 	return h.phoneKeyFor(ctx, admin, org, lockID, member, holder, m)
 }
 
