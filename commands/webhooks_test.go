@@ -1,0 +1,93 @@
+package commands_test
+
+import (
+	"crypto/rand"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"sleutel/commands"
+	"sleutel/domain"
+	"sleutel/domain/es"
+	"sleutel/domain/lock"
+	"sleutel/domain/report"
+	"sleutel/domain/webhook"
+)
+
+func newWebhooks(t *testing.T) (*harness, *commands.Webhooks) {
+	t.Helper()
+	h := newHarness(t)
+	webhook.RegisterEvents(h.registry)
+	return h, commands.NewWebhooks(commands.WebhooksConfig{Store: h.store, Registry: h.registry, Secrets: h.secrets, Clock: h.clock, Rand: rand.Reader})
+}
+
+// TestCreateWebhook covers W1's registration: the secret is shown once and is in no
+// event; a retry answers with the same webhook and secret; only lock events may be
+// chosen (E2); bad input is invalid_input (E1).
+func TestCreateWebhook(t *testing.T) {
+	t.Parallel()
+	h, hooks := newWebhooks(t)
+	ctx := t.Context()
+	owner, stranger := uuid.New(), uuid.New()
+	cmd := commands.CreateWebhook{URL: "https://hooks.example.org/s", EventTypes: []string{lock.KeyIssuedType, report.RecordedType}}
+	created, err := hooks.CreateWebhook(ctx, owner, meta(owner, "k1"), cmd)
+	require.NoError(t, err)
+	require.Equal(t, byte(7), created.Webhook.ID[6]>>4, "E3 a UUIDv7")
+	require.True(t, strings.HasPrefix(created.Secret, commands.WebhookSecretPrefix))
+	require.Equal(t, commands.WebhookSecret(h.secrets, created.Webhook.ID, created.Webhook.SecretSalt), created.Secret, "derived, so the deliveries can sign")
+	stream := webhook.Stream(webhook.AccountOwner(owner))
+	recs, err := h.store.ReadStream(ctx, stream, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.NotContains(t, string(recs[0].Data), created.Secret[len(commands.WebhookSecretPrefix):], "STYLE §2 the secret is in no payload")
+
+	again, err := hooks.CreateWebhook(ctx, owner, meta(owner, "k1"), cmd)
+	require.NoError(t, err)
+	require.True(t, again.Replayed)
+	require.Equal(t, created.Webhook, again.Webhook, "a retry answers with the first webhook")
+	require.Equal(t, created.Secret, again.Secret, "and its secret")
+	other, err := hooks.CreateWebhook(ctx, owner, meta(owner, ""), cmd)
+	require.NoError(t, err)
+	require.NotEqual(t, created.Secret, other.Secret, "each webhook has its own secret")
+	require.Equal(t, []string{webhook.RegisteredType, webhook.RegisteredType}, h.stored(t, stream))
+
+	for _, bad := range []commands.CreateWebhook{
+		{URL: "https://hooks.example.org/s", EventTypes: []string{"account.registered"}},
+		{URL: "https://hooks.example.org/s", EventTypes: []string{"code.redeemed"}},
+		{URL: "https://hooks.example.org/s", EventTypes: []string{"webhook.registered"}},
+		{URL: "https://hooks.example.org/s", EventTypes: []string{"lock.no_such_thing"}},
+		{URL: "https://hooks.example.org/s"},
+		{URL: "ftp://hooks.example.org/s", EventTypes: []string{lock.KeyIssuedType}},
+		{URL: "http://127.0.0.1:9/s", EventTypes: []string{lock.KeyIssuedType}},
+		{URL: "https://me:pw@hooks.example.org/s", EventTypes: []string{lock.KeyIssuedType}},
+	} {
+		_, err := hooks.CreateWebhook(ctx, owner, meta(owner, ""), bad)
+		require.Equal(t, domain.EInvalid, domain.ErrorCode(err), "%+v: %v", bad, err)
+	}
+
+	_, err = hooks.DeleteWebhook(ctx, stranger, created.Webhook.ID, meta(stranger, ""))
+	require.Equal(t, domain.ENotFound, domain.ErrorCode(err), "E2 a stranger cannot delete another's webhook")
+	res, err := hooks.DeleteWebhook(ctx, owner, created.Webhook.ID, meta(owner, ""))
+	require.NoError(t, err)
+	require.False(t, res.Position.IsZero())
+	_, err = hooks.DeleteWebhook(ctx, owner, created.Webhook.ID, meta(owner, ""))
+	require.Equal(t, domain.ENotFound, domain.ErrorCode(err))
+	require.Empty(t, h.stored(t, webhook.Stream(webhook.AccountOwner(stranger))), "a refusal stores nothing")
+}
+
+// TestWebhookEventTypes checks every type a webhook may receive is a lock's own
+// event (E2): of the lock or lockreport category, and registered.
+func TestWebhookEventTypes(t *testing.T) {
+	t.Parallel()
+	r := es.NewRegistry()
+	lock.RegisterEvents(r)
+	report.RegisterEvents(r)
+	types := commands.WebhookEventTypes()
+	require.Contains(t, types, lock.PeriodReminderDueType, "L16 reminders go by webhook too")
+	for _, typ := range types {
+		require.True(t, r.Known(typ), typ)
+		require.True(t, strings.HasPrefix(typ, "lock.") || typ == report.RecordedType, typ)
+	}
+}
