@@ -26,3 +26,7 @@ var (
 	// ErrBulkNotFound answers for a bulk issue the building does not have.
 	ErrBulkNotFound = &domain.Error{Code: domain.ENotFound, Message: "bulk issue not found"}
 )
+
+// ErrLockNotOwned answers, in a bulk result, for a lock of the building its owner no
+// longer owns (removed from the platform, L7): that lock did nothing (E2).
+var ErrLockNotOwned = &domain.Error{Code: domain.ENotFound, Message: "this lock is no longer yours: take it out of the building"}
