@@ -1,0 +1,199 @@
+// Package audit is the audit trail's own logic (SPEC H2–H5), pure like the rest of
+// the domain: a hash-chain check that hashes on every core, the export format that
+// verifies on its own, and a lock's access as its stream stood at any past moment.
+package audit
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"sleutel/domain/es"
+)
+
+// Checker verifies a history fed to it in global order, with the rules of
+// es.Verifier: each event's stored hash follows from its own content and the stored
+// hash of the event before it in its stream, each stream's revisions run on without
+// a gap, and positions strictly increase. It names the same first broken link.
+//
+// Because every record carries its stored hash, the hash of record n does not wait
+// for record n-1 to be checked: the order and revision rules run as records are
+// added (cheap, one map lookup each), and the SHA-256 work runs on worker
+// goroutines, a batch at a time. The first break in feed order wins, wherever it
+// was found.
+type Checker struct {
+	heads  map[string]head
+	last   es.Position
+	seq    uint64 // records added
+	broken bool   // an order or revision break was found: nothing more is added
+
+	batch   job
+	size    int
+	jobs    chan job
+	workers sync.WaitGroup
+
+	mu    sync.Mutex
+	first *failure // the earliest break found so far, by feed order
+	stop  atomic.Uint64
+}
+
+type head struct {
+	rev      uint64
+	hash     es.Hash
+	anchored bool // rev and hash come from an export's prev_hash, no event seen yet
+}
+
+// job is a run of records to hash, each with the stored hash it must follow.
+type job struct {
+	start uint64 // feed index of recs[0]
+	recs  []es.Record
+	prevs []es.Hash
+}
+
+type failure struct {
+	seq  uint64
+	link *es.BrokenLink
+}
+
+// CheckerBatch is how many records the Checker hashes as one unit of work.
+const CheckerBatch = 2048
+
+// NewChecker returns a Checker hashing on workers goroutines (GOMAXPROCS when 0).
+// Close must be called to release them.
+func NewChecker(workers int) *Checker {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	c := &Checker{heads: make(map[string]head), size: CheckerBatch, jobs: make(chan job, 2*workers)}
+	c.stop.Store(^uint64(0))
+	c.workers.Add(workers)
+	for range workers {
+		go c.work()
+	}
+	return c
+}
+
+// Anchor declares that stream's next event follows prev at revision rev+1 (so the
+// stream starts mid-way, as in a partial export). It must come before any event of
+// the stream; it returns an error otherwise, and when a first revision (rev+1 = 0
+// is impossible) is anchored to a non-zero hash.
+func (c *Checker) Anchor(stream string, rev uint64, prev es.Hash) error {
+	if _, seen := c.heads[stream]; seen {
+		return fmt.Errorf("stream %s is anchored after its first event", stream)
+	}
+	c.heads[stream] = head{rev: rev, hash: prev, anchored: true}
+	return nil
+}
+
+// Add checks the next record's place in the order and its stream, and queues its
+// hash. It returns false once a break is known (the rest of the history cannot
+// change which link broke first), so a caller may stop reading. r.Data must not
+// change afterwards.
+func (c *Checker) Add(r *es.Record) bool {
+	if c.broken || c.seq >= c.stop.Load() {
+		return false
+	}
+	seq := c.seq
+	c.seq++
+	fail := func(format string, args ...any) bool {
+		c.fail(seq, r, fmt.Sprintf(format, args...))
+		c.broken = true
+		return false
+	}
+	if seq > 0 && !c.last.Less(r.Position) {
+		return fail("position %s does not follow %s", r.Position, c.last)
+	}
+	h, seen := c.heads[r.Stream]
+	var prev es.Hash
+	switch {
+	case !seen && r.Revision != 0:
+		return fail("stream starts at revision %d, want 0", r.Revision)
+	case seen && h.anchored && r.Revision != h.rev+1:
+		return fail("stream starts at revision %d, but its prev_hash is anchored for revision %d", r.Revision, h.rev+1)
+	case seen && r.Revision != h.rev+1:
+		return fail("revision follows %d", h.rev)
+	case seen:
+		prev = h.hash
+	}
+	c.heads[r.Stream] = head{rev: r.Revision, hash: r.Hash}
+	c.last = r.Position
+	if len(c.batch.recs) == 0 {
+		c.batch = job{start: seq, recs: make([]es.Record, 0, c.size), prevs: make([]es.Hash, 0, c.size)}
+	}
+	c.batch.recs = append(c.batch.recs, *r)
+	c.batch.prevs = append(c.batch.prevs, prev)
+	if len(c.batch.recs) == c.size {
+		c.flush()
+	}
+	return true
+}
+
+// Reject records a break at r, the next record in feed order, found by the caller
+// (an export's misplaced prev_hash). Add then refuses everything.
+func (c *Checker) Reject(r *es.Record, reason string) {
+	if c.broken || c.seq >= c.stop.Load() {
+		return
+	}
+	c.fail(c.seq, r, reason)
+	c.seq++
+	c.broken = true
+}
+
+func (c *Checker) flush() {
+	if len(c.batch.recs) > 0 {
+		c.jobs <- c.batch
+		c.batch = job{}
+	}
+}
+
+func (c *Checker) work() {
+	defer c.workers.Done()
+	for j := range c.jobs {
+		if j.start >= c.stop.Load() {
+			continue // a break before this batch is already known
+		}
+		for i := range j.recs {
+			r := &j.recs[i]
+			if want := es.HashRecord(j.prevs[i], r); want != r.Hash {
+				c.fail(j.start+uint64(i), r, fmt.Sprintf("hash %s does not match its content and chain (want %s)", r.Hash, want))
+				break
+			}
+		}
+	}
+}
+
+// fail records a break at feed index seq unless an earlier one is known.
+func (c *Checker) fail(seq uint64, r *es.Record, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.first != nil && c.first.seq <= seq {
+		return
+	}
+	c.first = &failure{seq: seq, link: &es.BrokenLink{Stream: r.Stream, Revision: r.Revision, Position: r.Position,
+		EventID: r.ID.String(), Reason: reason}}
+	c.stop.Store(seq)
+}
+
+// Close waits for the hashing to finish and returns the first broken link in feed
+// order as an *es.BrokenLink, or nil when everything added verifies. Call it once.
+func (c *Checker) Close() error {
+	c.flush()
+	close(c.jobs)
+	c.workers.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.first != nil {
+		return c.first.link
+	}
+	return nil
+}
+
+// Events returns how many records were added.
+func (c *Checker) Events() uint64 { return c.seq }
+
+// Streams returns how many streams were seen (anchored ones included).
+func (c *Checker) Streams() int { return len(c.heads) }
+
+// Last returns the position of the last record added.
+func (c *Checker) Last() es.Position { return c.last }
