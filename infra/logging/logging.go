@@ -41,6 +41,8 @@ const (
 	KeyRoute         = "route"
 	KeyStatus        = "status"
 	KeyActor         = "actor"
+	KeyWebhookID     = "webhook_id"  // W1 deliveries
+	KeyDeliveryID    = "delivery_id" // W1 deliveries
 )
 
 // Command is the command field.
@@ -48,6 +50,12 @@ func Command(name string) zap.Field { return zap.String(KeyCommand, name) }
 
 // Stream is the stream field.
 func Stream(name string) zap.Field { return zap.String(KeyStream, name) }
+
+// WebhookID is the webhook id field.
+func WebhookID(id fmt.Stringer) zap.Field { return zap.Stringer(KeyWebhookID, id) }
+
+// DeliveryID is the webhook delivery id field.
+func DeliveryID(id fmt.Stringer) zap.Field { return zap.Stringer(KeyDeliveryID, id) }
 
 // Method is the HTTP method field.
 func Method(m string) zap.Field { return zap.String(KeyMethod, m) }
