@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -507,6 +508,29 @@ func (h *Locks) GrantOrganization(ctx context.Context, by, lockID, organization 
 	return h.update(ctx, lockID, by, meta, func(l *lock.Lock) error {
 		return l.GrantOrganization(by, organization, quota, mgmt, h.clock.Now())
 	})
+}
+
+// OrganizationKey is a key an organization holds to a lock (L12).
+type OrganizationKey struct {
+	Organization uuid.UUID
+	Quota        int
+	Issued       int // active keys it issued on the lock
+}
+
+// OrganizationKeys lists the organizations holding a key to the lock; owner only.
+func (h *Locks) OrganizationKeys(ctx context.Context, by, lockID uuid.UUID) ([]OrganizationKey, error) {
+	var out []OrganizationKey
+	err := h.locks.Read(ctx, lock.Stream(lockID), func(l *lock.Lock) error {
+		if !l.CanSee(by) {
+			return lock.ErrNotRegistered
+		}
+		for org, q := range l.Organizations() {
+			out = append(out, OrganizationKey{Organization: org, Quota: q, Issued: l.IssuedBy(org)})
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b OrganizationKey) int { return slices.Compare(a.Organization[:], b.Organization[:]) })
+	return out, err
 }
 
 // RevokeOrganization takes an organization's key back, with every key it issued

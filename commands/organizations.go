@@ -263,7 +263,7 @@ func (h *Organizations) JoinChosen(ctx context.Context, member, org uuid.UUID, m
 		if other == org {
 			continue
 		}
-		_, err := h.orgs.Update(ctx, organization.Stream(other), m.sub("leave/"+other.String()), func(o *organization.Organization) error {
+		left, err := h.orgs.Update(ctx, organization.Stream(other), m.sub("leave/"+other.String()), func(o *organization.Organization) error {
 			if r, ok := o.Role(member); !ok || r == organization.RoleAdmin {
 				return nil // not a member, or an admin who should leave on purpose
 			}
@@ -271,6 +271,9 @@ func (h *Organizations) JoinChosen(ctx context.Context, member, org uuid.UUID, m
 		})
 		if err != nil {
 			return Result{}, err
+		}
+		if res.Position.Less(left.Position) {
+			res = left // answer once the leaving shows too
 		}
 	}
 	return res, nil

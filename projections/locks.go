@@ -87,6 +87,7 @@ type KeyRow struct {
 	Uses             int           `json:"uses"`
 	Status           KeyStatus     `json:"status"`
 	IssuedBy         uuid.UUID     `json:"issued_by"`
+	Organization     *uuid.UUID    `json:"organization_id,omitempty"` // the organization that issued it (L12)
 	IssuedAt         time.Time     `json:"issued_at"`
 	ChangedAt        *time.Time    `json:"changed_at,omitempty"`
 	RevokedAt        *time.Time    `json:"revoked_at,omitempty"`
@@ -232,6 +233,10 @@ func (p *LockViews) apply(b Batch, id uuid.UUID, row *LockRow, env es.Envelope) 
 		k := KeyRow{ID: e.KeyID, LockID: id, Type: e.Type, HolderName: e.HolderName, CredentialDigest: e.CredentialDigest,
 			CredentialHint: e.CredentialHint, ValidFrom: e.ValidFrom, ValidUntil: e.ValidUntil, Schedule: e.Schedule,
 			MaxUses: e.MaxUses, Status: KeyActive, IssuedBy: e.IssuedBy, IssuedAt: e.IssuedAt}
+		if e.Organization != uuid.Nil {
+			o := e.Organization
+			k.Organization = &o
+		}
 		if e.AccountID != uuid.Nil {
 			a := e.AccountID
 			k.AccountID = &a
@@ -299,6 +304,23 @@ func (q *LockQueries) Lock(ctx context.Context, account, id uuid.UUID) (*LockRow
 	return &row, nil
 }
 
+// LockForOrganization returns a lock an organization holds a key to (L12), as its
+// managers see it; the caller has checked it acts for the organization.
+func (q *LockQueries) LockForOrganization(ctx context.Context, org, id uuid.UUID) (*LockRow, error) {
+	v, err := q.kv.Get(ctx, sharedKey(org, id))
+	if err != nil {
+		return nil, err
+	}
+	row, err := q.AnyLock(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil || row == nil || row.Removed {
+		return nil, ErrLockNotFound
+	}
+	return row, nil
+}
+
 // AnyLock returns a lock whoever owns it (for the platform's own use: devices,
 // schedulers, audits); nil when there is none.
 func (q *LockQueries) AnyLock(ctx context.Context, id uuid.UUID) (*LockRow, error) {
@@ -346,13 +368,18 @@ func (q *LockQueries) Locks(ctx context.Context, account uuid.UUID, after uuid.U
 type KeyFilter struct {
 	Status KeyStatus
 	Type   lock.KeyType
+	// Organization keeps only the keys an organization issued.
+	Organization uuid.UUID
 }
 
 // Keys lists a lock's keys in issue order, after key id after; the caller must own
-// the lock.
+// the lock, or f.Organization must be set to an organization the caller acts for
+// (checked by the caller with LockForOrganization).
 func (q *LockQueries) Keys(ctx context.Context, account, lockID uuid.UUID, f KeyFilter, after uuid.UUID, limit int) (rows []KeyRow, next uuid.UUID, err error) {
-	if _, err := q.Lock(ctx, account, lockID); err != nil {
-		return nil, uuid.Nil, err
+	if f.Organization == uuid.Nil {
+		if _, err := q.Lock(ctx, account, lockID); err != nil {
+			return nil, uuid.Nil, err
+		}
 	}
 	prefix := key(lockViews, "key", lockID.String(), "")
 	start := prefix
@@ -369,7 +396,8 @@ func (q *LockQueries) Keys(ctx context.Context, account, lockID uuid.UUID, f Key
 			if err := json.Unmarshal(p.Value, &k); err != nil {
 				return nil, uuid.Nil, err
 			}
-			if (f.Status == "" || k.Status == f.Status) && (f.Type == "" || k.Type == f.Type) {
+			if (f.Status == "" || k.Status == f.Status) && (f.Type == "" || k.Type == f.Type) &&
+				(f.Organization == uuid.Nil || k.Organization != nil && *k.Organization == f.Organization) {
 				rows = append(rows, k)
 			}
 		}

@@ -52,7 +52,26 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request) error {
 	if err := s.settle(r, res.Result); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": res.AccountID, "username": res.Username})
+	out := map[string]any{"id": res.AccountID, "username": res.Username}
+	if s.Organizations != nil {
+		// O3: an email of an allowed domain links the account to that organization,
+		// or, when several share the domain, the answer lists them to choose from
+		// (PUT /v1/me/organization).
+		joined, choices, jres, err := s.Organizations.JoinByDomain(r.Context(), res.AccountID, body.Email, m)
+		if err != nil {
+			return err
+		}
+		if err := s.settle(r, jres); err != nil {
+			return err
+		}
+		if joined != uuid.Nil {
+			out["organization_id"] = joined
+		}
+		if len(choices) > 0 {
+			out["choose_organization"] = choices
+		}
+	}
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"sleutel/commands"
 	"sleutel/domain"
 	"sleutel/domain/lock"
+	"sleutel/domain/organization"
 	"sleutel/domain/report"
 	"sleutel/projections"
 )
@@ -32,6 +33,7 @@ type keyView struct {
 	Uses            int           `json:"uses"`
 	Status          string        `json:"status"`
 	IssuedBy        uuid.UUID     `json:"issued_by"`
+	Organization    *uuid.UUID    `json:"organization_id,omitempty"` // the organization that issued it (L12)
 	IssuedAt        time.Time     `json:"issued_at"`
 	ChangedAt       *time.Time    `json:"changed_at,omitempty"`
 	RevokedAt       *time.Time    `json:"revoked_at,omitempty"`
@@ -43,7 +45,7 @@ type keyView struct {
 func viewKey(k *projections.KeyRow) keyView {
 	return keyView{ID: k.ID, LockID: k.LockID, Type: k.Type, HolderName: k.HolderName, AccountID: k.AccountID,
 		CredentialHint: k.CredentialHint, ValidFrom: k.ValidFrom, ValidUntil: k.ValidUntil, Schedule: k.Schedule,
-		MaxUses: k.MaxUses, Uses: k.Uses, Status: string(k.Status), IssuedBy: k.IssuedBy, IssuedAt: k.IssuedAt,
+		MaxUses: k.MaxUses, Uses: k.Uses, Status: string(k.Status), IssuedBy: k.IssuedBy, Organization: k.Organization, IssuedAt: k.IssuedAt,
 		ChangedAt: k.ChangedAt, RevokedAt: k.RevokedAt, RevokeReason: k.RevokeReason}
 }
 
@@ -90,6 +92,8 @@ func (s *Server) issueKey(w http.ResponseWriter, r *http.Request) error {
 		ValidUntil optionalTime  `json:"valid_until"`
 		Schedule   lock.Schedule `json:"schedule"`
 		MaxUses    int           `json:"max_uses"`
+		// OrganizationID is the organization a manager issues the key for (L12).
+		OrganizationID *uuid.UUID `json:"organization_id"`
 	}
 	if err := decode(w, r, &body); err != nil {
 		return err
@@ -98,7 +102,11 @@ func (s *Server) issueKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cmd := commands.IssueKey{LockID: lockID, Type: body.Type, Credential: body.Credential,
+	org, err := s.keyScope(r, lockID, body.OrganizationID)
+	if err != nil {
+		return err
+	}
+	cmd := commands.IssueKey{LockID: lockID, Organization: org, Type: body.Type, Credential: body.Credential,
 		Terms: lock.KeyTerms{HolderName: body.HolderName, ValidFrom: body.ValidFrom.Value, ValidUntil: body.ValidUntil.Value, Schedule: body.Schedule, MaxUses: body.MaxUses}}
 	if body.AccountID != nil {
 		cmd.AccountID = *body.AccountID
@@ -110,7 +118,8 @@ func (s *Server) issueKey(w http.ResponseWriter, r *http.Request) error {
 	if err := s.settle(r, res.Result); err != nil {
 		return err
 	}
-	k, err := s.Queries.Key(r.Context(), principal(r).AccountID, lockID, res.KeyID)
+	// The command checked the caller's rights on the lock: read the key row only.
+	k, err := s.Queries.AnyKey(r.Context(), lockID, res.KeyID)
 	if err != nil {
 		return err
 	}
@@ -148,6 +157,9 @@ func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Type = kt
 	}
+	if f.Organization, err = s.readScope(r, lockID); err != nil {
+		return err
+	}
 	rows, next, err := s.Queries.Keys(r.Context(), principal(r).AccountID, lockID, f, after, limit)
 	if err != nil {
 		return err
@@ -169,12 +181,94 @@ func (s *Server) getKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	k, err := s.Queries.Key(r.Context(), principal(r).AccountID, lockID, keyID)
+	k, err := s.scopedKey(r, lockID, keyID)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, viewKey(k))
 	return nil
+}
+
+// scopedKey reads a key as the caller may see it: any key of their own lock, or a
+// key their organization issued on a lock it holds a key to (L12).
+func (s *Server) scopedKey(r *http.Request, lockID, keyID uuid.UUID) (*projections.KeyRow, error) {
+	org, err := s.readScope(r, lockID)
+	if err != nil {
+		return nil, err
+	}
+	if org == uuid.Nil {
+		return s.Queries.Key(r.Context(), principal(r).AccountID, lockID, keyID)
+	}
+	k, err := s.Queries.AnyKey(r.Context(), lockID, keyID)
+	if err != nil {
+		return nil, err
+	}
+	if k.Organization == nil || *k.Organization != org {
+		return nil, projections.ErrKeyNotFound
+	}
+	return k, nil
+}
+
+// keyScope returns the organization a request manages keys for: the one named
+// (organization_id in the body, or in the query), Nil for the lock's owner, or
+// else the one organization the caller manages that holds a key to the lock.
+func (s *Server) keyScope(r *http.Request, lockID uuid.UUID, named *uuid.UUID) (uuid.UUID, error) {
+	if named != nil {
+		return *named, nil
+	}
+	if q := r.URL.Query().Get("organization_id"); q != "" {
+		id, err := uuid.Parse(q)
+		if err != nil {
+			return uuid.Nil, domain.Errorf(domain.EInvalid, "organization_id is not an id")
+		}
+		return id, nil
+	}
+	p := principal(r)
+	if _, err := s.Queries.Lock(r.Context(), p.AccountID, lockID); err == nil || s.Orgs == nil {
+		return uuid.Nil, nil // the owner, or no organizations to act for
+	}
+	roles, err := s.Orgs.MembershipsOf(r.Context(), p.AccountID)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	var found []uuid.UUID
+	for org, role := range roles {
+		if !role.AtLeast(organization.RoleManager) {
+			continue
+		}
+		if shared, err := s.Orgs.Shared(r.Context(), org, lockID); err != nil {
+			return uuid.Nil, err
+		} else if shared != nil {
+			found = append(found, org)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return uuid.Nil, nil // the lock reads as not found for this caller
+	case 1:
+		return found[0], nil
+	}
+	return uuid.Nil, domain.Errorf(domain.EInvalid, "you manage keys for several organizations on this lock: name one with organization_id")
+}
+
+// readScope is keyScope for reads, which also checks the caller manages the
+// organization it reads for (O4): a member acting as a manager sees nothing.
+func (s *Server) readScope(r *http.Request, lockID uuid.UUID) (uuid.UUID, error) {
+	org, err := s.keyScope(r, lockID, nil)
+	if err != nil || org == uuid.Nil {
+		return org, err
+	}
+	role, ok, err := s.Orgs.RoleOf(r.Context(), org, principal(r).AccountID)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if !ok || !role.AtLeast(organization.RoleManager) {
+		return uuid.Nil, projections.ErrLockNotFound
+	}
+	if _, err := s.Queries.LockForOrganization(r.Context(), org, lockID); err != nil {
+		return uuid.Nil, err
+	}
+	return org, nil
 }
 
 func (s *Server) changeKey(w http.ResponseWriter, r *http.Request) error {
@@ -196,9 +290,15 @@ func (s *Server) changeKey(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &body); err != nil {
 		return err
 	}
-	k, err := s.Queries.Key(r.Context(), principal(r).AccountID, lockID, keyID)
+	k, err := s.scopedKey(r, lockID, keyID)
 	if err != nil {
 		return err
+	}
+	org := uuid.Nil
+	if k.Organization != nil && principal(r).AccountID != uuid.Nil {
+		if scope, _ := s.readScope(r, lockID); scope != uuid.Nil {
+			org = scope
+		}
 	}
 	// A PATCH changes what it names; the rest keeps the key's current terms.
 	terms := lock.KeyTerms{HolderName: k.HolderName, ValidFrom: k.ValidFrom, ValidUntil: k.ValidUntil, Schedule: k.Schedule, MaxUses: k.MaxUses}
@@ -221,14 +321,14 @@ func (s *Server) changeKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Locks.ChangeKey(r.Context(), principal(r).AccountID, lockID, keyID, m, terms)
+	res, err := s.Locks.ChangeKeyFor(r.Context(), principal(r).AccountID, org, lockID, keyID, m, terms)
 	if err != nil {
 		return err
 	}
 	if err := s.settle(r, res); err != nil {
 		return err
 	}
-	if k, err = s.Queries.Key(r.Context(), principal(r).AccountID, lockID, keyID); err != nil {
+	if k, err = s.Queries.AnyKey(r.Context(), lockID, keyID); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, viewKey(k))
@@ -251,7 +351,11 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Locks.RevokeKey(r.Context(), principal(r).AccountID, lockID, keyID, m)
+	org, err := s.keyScope(r, lockID, nil)
+	if err != nil {
+		return err
+	}
+	res, err := s.Locks.RevokeKeyFor(r.Context(), principal(r).AccountID, org, lockID, keyID, m)
 	if err != nil {
 		return err
 	}

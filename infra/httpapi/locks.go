@@ -71,9 +71,19 @@ func (s *Server) lockRoutes() {
 	s.handle(http.MethodGet, "/v1/locks/{lock}/events", account, s.lockEvents)
 }
 
-// respondLock answers with the lock as the caller now sees it.
+// respondLock answers with the lock as the caller now sees it: its owner, or a
+// manager of an organization holding a key to it (L12).
 func (s *Server) respondLock(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int, token string) error {
 	row, err := s.Queries.Lock(r.Context(), principal(r).AccountID, id)
+	if err == projections.ErrLockNotFound && s.Orgs != nil {
+		var org uuid.UUID
+		if org, err = s.readScope(r, id); err == nil {
+			if org == uuid.Nil {
+				return projections.ErrLockNotFound
+			}
+			row, err = s.Queries.LockForOrganization(r.Context(), org, id)
+		}
+	}
 	if err != nil {
 		return err
 	}

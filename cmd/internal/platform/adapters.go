@@ -4,6 +4,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
+	"sleutel/commands"
+	"sleutel/domain/code"
+
 	"sleutel/infra/mail"
 	"sleutel/infra/secret"
 	"sleutel/projections"
@@ -40,4 +45,25 @@ const mailFrom = "Sleutel <no-reply@sleutel.localhost>"
 func newOutbox(dir string, now func() time.Time) (mailer, error) {
 	o, err := mail.NewOutbox(mail.OutboxConfig{Dir: dir, From: mailFrom, Now: now})
 	return mailer{s: o}, err
+}
+
+// redemptions completes consumed codes of both kinds (P3): lock codes through the
+// code handlers, organization-management codes through the organization handlers.
+type redemptions struct {
+	codes *commands.Codes
+	orgs  *commands.Organizations
+}
+
+func (r redemptions) CompleteRedemption(ctx context.Context, e code.Redeemed) error {
+	if e.AccountID != uuid.Nil {
+		return r.orgs.CompleteAccountRedemption(ctx, e)
+	}
+	return r.codes.CompleteRedemption(ctx, e)
+}
+
+// invitationLinks builds invitation links from the keyring (O2).
+type invitationLinks struct{ secrets commands.Secrets }
+
+func (l invitationLinks) InvitationLink(org, id uuid.UUID) string {
+	return "/v1/organizations/" + org.String() + "/invitations/" + commands.InvitationToken(l.secrets, id) + "/acceptance"
 }

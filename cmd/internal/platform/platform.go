@@ -27,6 +27,7 @@ import (
 	"sleutel/domain/code"
 	"sleutel/domain/es"
 	"sleutel/domain/lock"
+	"sleutel/domain/organization"
 	"sleutel/domain/report"
 	"sleutel/infra/bus"
 	"sleutel/infra/clock"
@@ -68,7 +69,9 @@ type Main struct {
 	Locks    *commands.Locks
 	Accounts *commands.Accounts
 	Codes    *commands.Codes
-	Clock    httpapi.Clock
+	// Organizations runs organizations and shared key management (issue 4).
+	Organizations *commands.Organizations
+	Clock         httpapi.Clock
 	// Access is the in-memory access index the device API decides from, and
 	// Secrets the keyring that digests credentials: exposed for `sleutel bench api`.
 	Access  *projections.AccessIndex
@@ -84,7 +87,7 @@ type Main struct {
 
 // readModels are the projections a command waits for before it answers
 // (read-your-writes).
-var readModels = []string{"lock_views_v1", "lock_log_v1", "account_views_v1"}
+var readModels = []string{"lock_views_v1", "lock_log_v1", "account_views_v1", "organization_views_v1"}
 
 // Registry returns the registry of every event type Sleutel stores.
 func Registry() *es.Registry {
@@ -93,6 +96,7 @@ func Registry() *es.Registry {
 	report.RegisterEvents(r)
 	code.RegisterEvents(r)
 	account.RegisterEvents(r)
+	organization.RegisterEvents(r)
 	return r
 }
 
@@ -149,6 +153,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Locks = commands.NewLocks(commands.LocksConfig{Store: m.Events, Registry: registry, Accounts: m.Accounts, Secrets: keyring,
 		Digest: digest, Locations: locations.load, Clock: m.Clock, Rand: rand.Reader})
 	m.Codes = commands.NewCodes(m.Events, registry, m.Locks.LockRepository(), keyring, m.Clock, rand.Reader)
+	orgQueries := projections.NewOrganizationQueries(m.Read)
+	m.Organizations = commands.NewOrganizations(m.Events, registry, m.Accounts, m.Locks, m.Codes, orgQueries, keyring, digest, m.Clock)
 
 	access := projections.NewAccessIndex(m.Read, locations.load)
 	m.Access, m.Secrets = access, keyring
@@ -166,7 +172,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		projections.NewLockViews(m.Read, access),
 		projections.NewLockLog(m.Read),
 		projections.NewAccountViews(m.Read, accountQueries),
-		projections.NewRedemptions(m.Codes),
+		projections.NewRedemptions(redemptions{m.Codes, m.Organizations}),
+		projections.NewOrganizationViews(m.Read),
+		projections.NewOrganizationAccess(m.Read, m.Organizations),
+		projections.NewInvitationMail(outbox, invitationLinks{keyring}, orgQueries),
 		projections.NewReminderMail(outbox, lockQueries, accountQueries),
 	} {
 		if err := m.Runtime.Register(p); err != nil {
@@ -200,6 +209,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	cfg := httpapi.Config{Logger: m.Logger.Named("http"), Clock: m.Clock, Waiter: waiter,
 		Sessions: sessions{q: accountQueries}, Accounts: m.Accounts, Codes: m.Codes, Locks: m.Locks,
 		Queries: lockQueries, Log: projections.NewLockLogQueries(m.Read, lockQueries), Access: access,
+		Organizations: m.Organizations, Orgs: orgQueries,
 		Secrets: keyring, Digest: digest}
 	if dev != nil {
 		cfg.DevClock = dev
