@@ -4,9 +4,9 @@ import (
 	"io"
 	"mime/quotedprintable"
 	"os"
-	"strings"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
