@@ -1,6 +1,7 @@
-// Package account holds accounts as far as sign-up, login and sessions need them
-// (SPEC A1–A3): usernames and their uniqueness reservation, email and password
-// rules, platform roles, the failed-login lockout and sessions.
+// Package account holds accounts (SPEC A1–A8): usernames and their uniqueness and
+// look-alike reservations, email and password rules, platform roles, the
+// failed-login lockout, sessions, password changes and resets, residents' accounts
+// with activation codes, and email changes by those who manage an account.
 //
 // Passwords are hashed and verified outside the domain; the aggregate stores the
 // hash it is given and decides on the outcome of the check (Authenticate).
@@ -42,6 +43,11 @@ type Account struct {
 	grants       map[uuid.UUID]bool // redemptions of organization-management codes (O6)
 
 	buildingsSince time.Time // when building management was switched on (L13); zero while off
+
+	organization uuid.UUID // the organization whose admin created the account (A6)
+	shared       bool      // a shared generic account of that organization (A4)
+	reset        *pending  // the usable password-reset link, if any (A4)
+	activation   *pending  // the usable activation code, if any (A6)
 }
 
 // Session is a login that has not been ended. It may have expired.
@@ -232,6 +238,7 @@ func (a *Account) apply(e es.Event) {
 	case Registered:
 		a.id, a.username, a.email, a.passwordHash = e.AccountID, e.Username, e.Email, e.PasswordHash
 		a.roles, a.createdBy, a.registeredAt = slices.Clone(e.Roles), e.CreatedBy, e.RegisteredAt
+		a.organization, a.shared = e.OrganizationID, e.Shared
 	case LoginFailed:
 		a.failed = e.Consecutive
 	case LockedOut:
@@ -249,6 +256,8 @@ func (a *Account) apply(e es.Event) {
 		a.sessions[e.SessionID] = Session{ID: e.SessionID, TokenDigest: e.TokenDigest, StartedAt: e.StartedAt, ExpiresAt: e.ExpiresAt}
 	case SessionEnded:
 		delete(a.sessions, e.SessionID)
+	default:
+		a.applyCredentials(e)
 	}
 }
 

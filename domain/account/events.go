@@ -29,14 +29,21 @@ const (
 // Registered records that an account was created (A1, A2). PasswordHash is a slow
 // salted hash made outside the domain, designed to be stored; the plain password is
 // never in an event. CreatedBy is unset for a self sign-up.
+//
+// An account an organization's admin created for a resident (A6) has no password
+// hash until its activation code is used, may have no email, names the
+// organization it was created for, and may be a shared generic account of that
+// organization, which gets no reset mail (A4).
 type Registered struct {
-	AccountID    uuid.UUID `json:"account_id"`
-	Username     string    `json:"username"`
-	Email        string    `json:"email"`
-	PasswordHash string    `json:"password_hash"`
-	Roles        []Role    `json:"roles,omitempty"`
-	CreatedBy    uuid.UUID `json:"created_by,omitzero"`
-	RegisteredAt time.Time `json:"registered_at"`
+	AccountID      uuid.UUID `json:"account_id"`
+	Username       string    `json:"username"`
+	Email          string    `json:"email"`
+	PasswordHash   string    `json:"password_hash"`
+	Roles          []Role    `json:"roles,omitempty"`
+	CreatedBy      uuid.UUID `json:"created_by,omitzero"`
+	OrganizationID uuid.UUID `json:"organization_id,omitzero"`
+	Shared         bool      `json:"shared,omitempty"`
+	RegisteredAt   time.Time `json:"registered_at"`
 }
 
 // EventType returns RegisteredType.
@@ -92,8 +99,9 @@ type Unlocked struct {
 // EventType returns UnlockedType.
 func (Unlocked) EventType() string { return UnlockedType }
 
-// UsernameReserved records that a username key belongs to an account (A1). It is
-// the only event of its stream (UsernameStream), appended with NoStream.
+// UsernameReserved records that a username key belongs to an account (A1): the
+// first event of its stream (UsernameStream or LookalikeStream), appended with
+// NoStream; UsernameReleased may free the key again.
 type UsernameReserved struct {
 	AccountID   uuid.UUID `json:"account_id"`
 	UsernameKey string    `json:"username_key"`
@@ -113,4 +121,5 @@ func RegisterEvents(r *es.Registry) {
 	es.Register[UsernameReserved](r, UsernameReservedType)
 	registerManagementEvents(r)
 	registerBuildingEvents(r)
+	registerCredentialEvents(r)
 }

@@ -76,9 +76,7 @@ func RehydrateReservation(history []es.Event) *Reservation {
 // Replay applies stored events and counts them in the version.
 func (r *Reservation) Replay(events ...es.Event) {
 	for _, e := range events {
-		if e, ok := e.(UsernameReserved); ok {
-			r.key, r.accountID = e.UsernameKey, e.AccountID
-		}
+		r.apply(e)
 	}
 	r.Replayed(len(events))
 }
@@ -94,9 +92,7 @@ func (r *Reservation) Reserve(key string, accountID uuid.UUID) error {
 	case accountID:
 		return nil
 	case uuid.Nil:
-		e := UsernameReserved{AccountID: accountID, UsernameKey: key}
-		r.key, r.accountID = key, accountID
-		r.Record(e)
+		r.record(UsernameReserved{AccountID: accountID, UsernameKey: key})
 		return nil
 	}
 	return ErrUsernameTaken
