@@ -313,7 +313,7 @@ func (c fixedDevClock) Advance(time.Duration) (time.Time, error) {
 	return c.Now(), nil
 }
 
-var docParams = strings.NewReplacer("{lock}", "{id}", "{key}", "{key_id}")
+var docParams = strings.NewReplacer("{lock}", "{id}", "{key}", "{key_id}", "{org}", "{org_id}")
 
 func routesOf(t *testing.T, s *Server) map[string]bool {
 	t.Helper()

@@ -15,33 +15,30 @@ import (
 )
 
 func (s *Server) organizationRoutes() {
-	if s.Organizations == nil {
-		return
-	}
 	s.handle(http.MethodPost, "/v1/me/redemptions", account, s.redeemForAccount)
 	s.handle(http.MethodPut, "/v1/me/organization", account, s.chooseOrganization)
 	s.handle(http.MethodPost, "/v1/organizations", account, s.createOrganization)
 	s.handle(http.MethodGet, "/v1/organizations", account, s.listOrganizations)
-	s.handle(http.MethodGet, "/v1/organizations/{org}", account, s.getOrganization)
-	s.handle(http.MethodPatch, "/v1/organizations/{org}", account, s.updateOrganization)
-	s.handle(http.MethodPut, "/v1/organizations/{org}/domains", account, s.setDomains)
-	s.handle(http.MethodPut, "/v1/organizations/{org}/reseller", account, s.setReseller)
-	s.handle(http.MethodPut, "/v1/organizations/{org}/trusted-networks", account, s.setTrustedNetworks)
-	s.handle(http.MethodGet, "/v1/organizations/{org}/members", account, s.listMembers)
-	s.handle(http.MethodPost, "/v1/organizations/{org}/members", account, s.addMember)
-	s.handle(http.MethodPatch, "/v1/organizations/{org}/members/{account}", account, s.changeMember)
-	s.handle(http.MethodDelete, "/v1/organizations/{org}/members/{account}", account, s.removeMember)
-	s.handle(http.MethodPost, "/v1/organizations/{org}/invitations", account, s.invite)
-	s.handle(http.MethodPost, "/v1/organizations/{org}/invitations/{token}/acceptance", public, s.acceptInvitation)
-	s.handle(http.MethodGet, "/v1/organizations/{org}/locks", account, s.sharedLocks)
-	s.handle(http.MethodPut, "/v1/organizations/{org}/locks/{lock}/access", account, s.setAccessMode)
-	s.handle(http.MethodPost, "/v1/organizations/{org}/locks/{lock}/access-requests", account, s.requestAccess)
-	s.handle(http.MethodGet, "/v1/organizations/{org}/access-requests", account, s.listRequests)
-	s.handle(http.MethodPost, "/v1/organizations/{org}/access-requests/{request}/approval", account, s.approveRequest)
-	s.handle(http.MethodPost, "/v1/organizations/{org}/access-requests/{request}/denial", account, s.denyRequest)
+	s.handle(http.MethodGet, "/v1/organizations/{org_id}", account, s.getOrganization)
+	s.handle(http.MethodPatch, "/v1/organizations/{org_id}", account, s.updateOrganization)
+	s.handle(http.MethodPut, "/v1/organizations/{org_id}/domains", account, s.setDomains)
+	s.handle(http.MethodPut, "/v1/organizations/{org_id}/reseller", account, s.setReseller)
+	s.handle(http.MethodPut, "/v1/organizations/{org_id}/trusted-networks", account, s.setTrustedNetworks)
+	s.handle(http.MethodGet, "/v1/organizations/{org_id}/members", account, s.listMembers)
+	s.handle(http.MethodPost, "/v1/organizations/{org_id}/members", account, s.addMember)
+	s.handle(http.MethodPatch, "/v1/organizations/{org_id}/members/{account_id}", account, s.changeMember)
+	s.handle(http.MethodDelete, "/v1/organizations/{org_id}/members/{account_id}", account, s.removeMember)
+	s.handle(http.MethodPost, "/v1/organizations/{org_id}/invitations", account, s.invite)
+	s.handle(http.MethodPost, "/v1/organizations/{org_id}/invitations/{token}/acceptance", public, s.acceptInvitation)
+	s.handle(http.MethodGet, "/v1/organizations/{org_id}/locks", account, s.sharedLocks)
+	s.handle(http.MethodPut, "/v1/organizations/{org_id}/locks/{lock_id}/access", account, s.setAccessMode)
+	s.handle(http.MethodPost, "/v1/organizations/{org_id}/locks/{lock_id}/access-requests", account, s.requestAccess)
+	s.handle(http.MethodGet, "/v1/organizations/{org_id}/access-requests", account, s.listRequests)
+	s.handle(http.MethodPost, "/v1/organizations/{org_id}/access-requests/{request_id}/approval", account, s.approveRequest)
+	s.handle(http.MethodPost, "/v1/organizations/{org_id}/access-requests/{request_id}/denial", account, s.denyRequest)
 	s.handle(http.MethodPost, "/v1/locks/{lock}/organization-keys", account, s.grantOrganization)
 	s.handle(http.MethodGet, "/v1/locks/{lock}/organization-keys", account, s.listOrganizationKeys)
-	s.handle(http.MethodDelete, "/v1/locks/{lock}/organization-keys/{org}", account, s.revokeOrganization)
+	s.handle(http.MethodDelete, "/v1/locks/{lock}/organization-keys/{org_id}", account, s.revokeOrganization)
 }
 
 // organizationView is the Organization of the API.
@@ -66,7 +63,7 @@ func (s *Server) respondOrganization(w http.ResponseWriter, r *http.Request, id 
 
 // orgCommand runs a command on the organization in the path and answers with it.
 func (s *Server) orgCommand(w http.ResponseWriter, r *http.Request, body any, status int, run func(org uuid.UUID, m commands.Meta) (commands.Result, error)) error {
-	org, err := pathID(r, "org")
+	org, err := pathID(r, "org_id")
 	if err != nil {
 		return err
 	}
@@ -169,7 +166,7 @@ func (s *Server) listOrganizations(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) getOrganization(w http.ResponseWriter, r *http.Request) error {
-	org, err := pathID(r, "org")
+	org, err := pathID(r, "org_id")
 	if err != nil {
 		return err
 	}
@@ -244,7 +241,7 @@ func (s *Server) setTrustedNetworks(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) error {
-	org, err := pathID(r, "org")
+	org, err := pathID(r, "org_id")
 	if err != nil {
 		return err
 	}
@@ -267,7 +264,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) changeMember(w http.ResponseWriter, r *http.Request) error {
-	member, err := pathID(r, "account")
+	member, err := pathID(r, "account_id")
 	if err != nil {
 		return err
 	}
@@ -282,7 +279,7 @@ func (s *Server) changeMember(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
-	member, err := pathID(r, "account")
+	member, err := pathID(r, "account_id")
 	if err != nil {
 		return err
 	}
@@ -294,7 +291,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
-	org, err := pathID(r, "org")
+	org, err := pathID(r, "org_id")
 	if err != nil {
 		return err
 	}
@@ -328,7 +325,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 // a login, {username, password} registers a new account with the invited email
 // address, which then joins.
 func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) error {
-	org, err := pathID(r, "org")
+	org, err := pathID(r, "org_id")
 	if err != nil {
 		return err
 	}
@@ -399,7 +396,7 @@ func (s *Server) chooseOrganization(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) sharedLocks(w http.ResponseWriter, r *http.Request) error {
-	org, err := pathID(r, "org")
+	org, err := pathID(r, "org_id")
 	if err != nil {
 		return err
 	}
@@ -412,7 +409,7 @@ func (s *Server) sharedLocks(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) setAccessMode(w http.ResponseWriter, r *http.Request) error {
-	lockID, err := pathID(r, "lock")
+	lockID, err := pathID(r, "lock_id")
 	if err != nil {
 		return err
 	}
@@ -425,11 +422,11 @@ func (s *Server) setAccessMode(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) requestAccess(w http.ResponseWriter, r *http.Request) error {
-	org, err := pathID(r, "org")
+	org, err := pathID(r, "org_id")
 	if err != nil {
 		return err
 	}
-	lockID, err := pathID(r, "lock")
+	lockID, err := pathID(r, "lock_id")
 	if err != nil {
 		return err
 	}
@@ -452,7 +449,7 @@ func (s *Server) requestAccess(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) error {
-	org, err := pathID(r, "org")
+	org, err := pathID(r, "org_id")
 	if err != nil {
 		return err
 	}
@@ -468,11 +465,11 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) decideRequest(w http.ResponseWriter, r *http.Request, approve bool) error {
-	org, err := pathID(r, "org")
+	org, err := pathID(r, "org_id")
 	if err != nil {
 		return err
 	}
-	req, err := pathID(r, "request")
+	req, err := pathID(r, "request_id")
 	if err != nil {
 		return err
 	}
@@ -546,7 +543,7 @@ func (s *Server) listOrganizationKeys(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) revokeOrganization(w http.ResponseWriter, r *http.Request) error {
-	org, err := pathID(r, "org")
+	org, err := pathID(r, "org_id")
 	if err != nil {
 		return err
 	}
