@@ -84,6 +84,17 @@ func (h *Buildings) EnableBuildingManagement(ctx context.Context, by uuid.UUID, 
 	return out, err
 }
 
+// BuildingManagementOf returns since when the account by has building management
+// on (L13): zero while it is off.
+func (h *Buildings) BuildingManagementOf(ctx context.Context, by uuid.UUID) (time.Time, error) {
+	var since time.Time
+	err := h.accounts.Read(ctx, accountStream(by), func(a *account.Account) error {
+		_, since = a.BuildingManagement()
+		return nil
+	})
+	return since, err
+}
+
 // CreatedBuilding is the outcome of CreateBuilding.
 type CreatedBuilding struct {
 	Result

@@ -77,6 +77,9 @@ type Config struct {
 	Access   *projections.AccessIndex
 	Secrets  commands.Secrets
 	Digest   commands.TokenDigest
+	// Buildings and BuildingQueries serve building management (L13).
+	Buildings       *commands.Buildings
+	BuildingQueries *projections.BuildingQueries
 	// WaitTimeout bounds a command's wait for the read models; 5 s when zero.
 	WaitTimeout time.Duration
 }
@@ -92,6 +95,9 @@ type Server struct {
 func New(c Config) *Server {
 	if c.Logger == nil || c.Clock == nil || c.Waiter == nil || c.Sessions == nil || c.Accounts == nil || c.Codes == nil ||
 		c.Locks == nil || c.Queries == nil || c.Log == nil || c.Access == nil || c.Secrets == nil || c.Digest == nil {
+		panic("httpapi: nil dependency")
+	}
+	if c.Buildings == nil || c.BuildingQueries == nil {
 		panic("httpapi: nil dependency")
 	}
 	if c.WaitTimeout == 0 {
@@ -300,6 +306,7 @@ func (s *Server) routes() {
 	s.lockRoutes()
 	s.keyRoutes()
 	s.deviceRoutes()
+	s.buildingRoutes()
 	if s.DevClock != nil {
 		s.handle(http.MethodPost, "/v1/dev/clock", public, s.advanceClock)
 	}

@@ -230,6 +230,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	require.Equal(t, "management_inactive", owner.do("PATCH", trialKeys+"/"+firstTag, map[string]any{"holder_name": "Late"}).code(), "L5")
 	expect(t, owner.do("DELETE", trialKeys+"/"+firstTag, nil), 204) // L5 revoking still works
 
+	exerciseBuildings(t, client) // L13: buildings_test.go
 	ck.requireAllOperations()
 }
 

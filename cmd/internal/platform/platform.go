@@ -24,6 +24,7 @@ import (
 
 	"sleutel/commands"
 	"sleutel/domain/account"
+	"sleutel/domain/building"
 	"sleutel/domain/code"
 	"sleutel/domain/es"
 	"sleutel/domain/lock"
@@ -87,7 +88,7 @@ type Main struct {
 
 // readModels are the projections a command waits for before it answers
 // (read-your-writes).
-var readModels = []string{"lock_views_v1", "lock_log_v1", "account_views_v1", "organization_views_v1"}
+var readModels = []string{"lock_views_v1", "lock_log_v1", "account_views_v1", "organization_views_v1", "buildings_v1"}
 
 // Registry returns the registry of every event type Sleutel stores.
 func Registry() *es.Registry {
@@ -96,6 +97,7 @@ func Registry() *es.Registry {
 	report.RegisterEvents(r)
 	code.RegisterEvents(r)
 	account.RegisterEvents(r)
+	building.RegisterEvents(r)
 	organization.RegisterEvents(r)
 	return r
 }
@@ -155,6 +157,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.Codes = commands.NewCodes(m.Events, registry, m.Locks.LockRepository(), keyring, m.Clock, rand.Reader)
 	orgQueries := projections.NewOrganizationQueries(m.Read)
 	m.Organizations = commands.NewOrganizations(m.Events, registry, m.Accounts, m.Locks, m.Codes, orgQueries, keyring, digest, m.Clock)
+	buildings := commands.NewBuildings(commands.BuildingsConfig{Store: m.Events, Registry: registry, Accounts: m.Accounts, Locks: m.Locks, Clock: m.Clock})
 
 	access := projections.NewAccessIndex(m.Read, locations.load)
 	m.Access, m.Secrets = access, keyring
@@ -177,6 +180,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		projections.NewOrganizationAccess(m.Read, m.Organizations),
 		projections.NewInvitationMail(outbox, invitationLinks{keyring}, orgQueries),
 		projections.NewReminderMail(outbox, lockQueries, accountQueries),
+		projections.NewBuildingViews(m.Read),
+		projections.NewBuildingLocks(buildings),
 	} {
 		if err := m.Runtime.Register(p); err != nil {
 			return err
@@ -209,6 +214,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	cfg := httpapi.Config{Logger: m.Logger.Named("http"), Clock: m.Clock, Waiter: waiter,
 		Sessions: sessions{q: accountQueries}, Accounts: m.Accounts, Codes: m.Codes, Locks: m.Locks,
 		Queries: lockQueries, Log: projections.NewLockLogQueries(m.Read, lockQueries), Access: access,
+		Buildings: buildings, BuildingQueries: projections.NewBuildingQueries(m.Read),
 		Organizations: m.Organizations, Orgs: orgQueries,
 		Secrets: keyring, Digest: digest}
 	if dev != nil {

@@ -20,6 +20,7 @@ func readModelProjections(kv projections.KV) []projections.Projection {
 		projections.NewLockLog(kv),
 		projections.NewAccountViews(kv, nil),
 		projections.NewOrganizationViews(kv),
+		projections.NewBuildingViews(kv),
 	}
 }
 
