@@ -24,9 +24,16 @@ type Passwords interface {
 	Dummy(ctx context.Context, password string) error
 }
 
-// UsernameKey turns a username into the key under which it is unique: matched
-// case-insensitively after trimming (A1); the accounts issue adds confusables.
+// UsernameKey turns a username into the key under which it is unique and found at
+// login: matched case-insensitively after trimming (A1). It is stored in every
+// reservation stream's name, so it never changes: look-alikes are refused through
+// Lookalikes instead, and a login by username finds every account ever made.
 type UsernameKey func(username string) string
+
+// Lookalikes returns the confusable keys of a username (A1): two usernames that
+// share one are refused as look-alikes. infra/confusable computes them with the
+// UTS #39 skeletons.
+type Lookalikes func(username string) []string
 
 // Accounts handles sign-up, login and sessions.
 type Accounts struct {
@@ -34,6 +41,7 @@ type Accounts struct {
 	reservations *Repository[*account.Reservation]
 	passwords    Passwords
 	key          UsernameKey
+	lookalikes   Lookalikes
 	digest       TokenDigest
 	secrets      Secrets
 	clock        Clock
@@ -47,10 +55,12 @@ type AccountsConfig struct {
 	Registry    *es.Registry
 	Passwords   Passwords
 	UsernameKey UsernameKey
-	Digest      TokenDigest
-	Secrets     Secrets
-	Clock       Clock
-	Rand        io.Reader
+	// Lookalikes, when set, refuses usernames confusable with an existing one (A1).
+	Lookalikes Lookalikes
+	Digest     TokenDigest
+	Secrets    Secrets
+	Clock      Clock
+	Rand       io.Reader
 	// SessionTTL is how long a login lasts; 24 hours when zero.
 	SessionTTL time.Duration
 }
@@ -66,7 +76,7 @@ func NewAccounts(c AccountsConfig) *Accounts {
 	return &Accounts{
 		accounts:     NewRepository(c.Store, c.Registry, func(string) *account.Account { return account.Rehydrate(nil) }, 10_000),
 		reservations: NewRepository(c.Store, c.Registry, func(string) *account.Reservation { return account.RehydrateReservation(nil) }, 10_000),
-		passwords:    c.Passwords, key: c.UsernameKey, digest: c.Digest, secrets: c.Secrets, clock: c.Clock, rand: c.Rand, sessionTTL: c.SessionTTL,
+		passwords:    c.Passwords, key: c.UsernameKey, lookalikes: c.Lookalikes, digest: c.Digest, secrets: c.Secrets, clock: c.Clock, rand: c.Rand, sessionTTL: c.SessionTTL,
 	}
 }
 
@@ -101,9 +111,27 @@ func (h *Accounts) create(ctx context.Context, m Meta, cmd SignUp, roles []accou
 	if err := account.ValidatePassword(cmd.Password); err != nil {
 		return SignedUp{}, err
 	}
-	key := h.key(username)
 	// The username scopes a sign-up's idempotency key: there is no caller yet.
-	m.Actor = es.ActorOf("signup", account.UsernameStreamID(key).String())
+	m.Actor = es.ActorOf("signup", account.UsernameStreamID(h.key(username)).String())
+	var hash string
+	return h.register(ctx, m, username, func() error {
+		var err error
+		hash, err = h.passwords.Hash(ctx, cmd.Password)
+		return err
+	}, func(id uuid.UUID, now time.Time) (*account.Account, error) {
+		return account.Register(id, username, email, hash, roles, createdBy, now)
+	})
+}
+
+// register writes a new account built by build, then reserves the look-alike keys
+// of its username and the username's own key (A1). prepare runs once the username
+// is known to be free, before the account is written (the slow password hash). If
+// the username or a look-alike is taken, the account stays unreachable (no username
+// leads to it), the keys it reserved are released, and the caller gets
+// ErrUsernameTaken. A retry with the same idempotency key completes the same account.
+func (h *Accounts) register(ctx context.Context, m Meta, username string, prepare func() error,
+	build func(id uuid.UUID, now time.Time) (*account.Account, error)) (SignedUp, error) {
+	key := h.key(username)
 	if holder, taken, err := h.holder(ctx, key); err != nil {
 		return SignedUp{}, err
 	} else if taken {
@@ -117,24 +145,35 @@ func (h *Accounts) create(ctx context.Context, m Meta, cmd SignUp, roles []accou
 		}
 		return SignedUp{Result: res, AccountID: holder, Username: username}, nil
 	}
-	hash, err := h.passwords.Hash(ctx, cmd.Password)
-	if err != nil {
+	lookalikes := h.lookalikeKeys(username)
+	if err := h.lookalikesFree(ctx, lookalikes); err != nil {
+		return SignedUp{}, err
+	}
+	if err := prepare(); err != nil {
 		return SignedUp{}, err
 	}
 	id := NewID()
 	now := h.clock.Now()
 	if _, err := h.accounts.Create(ctx, accountStream(id), m, func() (*account.Account, error) {
-		return account.Register(id, username, email, hash, roles, createdBy, now)
+		return build(id, now)
 	}); err != nil {
 		if errors.Is(err, ErrExists) {
 			return SignedUp{}, ErrConflict
 		}
 		return SignedUp{}, err
 	}
+	if err := h.reserveLookalikes(ctx, m, id, lookalikes); err != nil {
+		return SignedUp{}, err
+	}
 	res, err := h.reservations.Update(ctx, account.UsernameStream(key), m.sub("username"), func(r *account.Reservation) error {
 		return r.Reserve(key, id)
 	})
 	if err != nil {
+		if errors.Is(err, account.ErrUsernameTaken) {
+			if rerr := h.releaseLookalikes(ctx, m, id, lookalikes); rerr != nil {
+				return SignedUp{}, rerr
+			}
+		}
 		return SignedUp{}, err
 	}
 	if res.Position.IsZero() { // reserved by an earlier attempt: wait for the account

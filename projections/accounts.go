@@ -99,6 +99,8 @@ func (p *AccountViews) Handle(ctx context.Context, env es.Envelope) error {
 					r.CreatedBy = &c
 				}
 			})
+		case account.EmailChanged:
+			return updateAccount(b, id, func(r *AccountRow) { r.Email = e.Email })
 		case account.LockedOut:
 			return updateAccount(b, id, func(r *AccountRow) { u := e.Until; r.LockedUntil = &u })
 		case account.Unlocked:
