@@ -137,6 +137,7 @@ type pending struct {
 	id      uuid.UUID
 	digest  string
 	expires time.Time
+	by      uuid.UUID // who issued it, for an activation code
 }
 
 func (p *pending) usable(digest string, now time.Time) bool {
@@ -305,13 +306,13 @@ func (a *Account) OrganizationID() uuid.UUID { return a.organization }
 // resident's account whose activation code was never used (A6).
 func (a *Account) Activated() bool { return a.passwordHash != "" }
 
-// PendingActivation returns the id of the activation code that is usable at now,
-// and false when there is none (A6).
-func (a *Account) PendingActivation(now time.Time) (uuid.UUID, time.Time, bool) {
+// PendingActivation returns the id, expiry and issuer of the activation code that
+// is usable at now, and false when there is none (A6).
+func (a *Account) PendingActivation(now time.Time) (id uuid.UUID, expires time.Time, issuedBy uuid.UUID, ok bool) {
 	if a.activation == nil || !now.Before(a.activation.expires) {
-		return uuid.Nil, time.Time{}, false
+		return uuid.Nil, time.Time{}, uuid.Nil, false
 	}
-	return a.activation.id, a.activation.expires, true
+	return a.activation.id, a.activation.expires, a.activation.by, true
 }
 
 // applyCredentials applies the events of this file.
@@ -322,7 +323,7 @@ func (a *Account) applyCredentials(e es.Event) {
 	case PasswordResetRequested:
 		a.reset = &pending{id: e.ResetID, digest: e.TokenDigest, expires: e.ExpiresAt}
 	case ActivationIssued:
-		a.activation = &pending{id: e.ActivationID, digest: e.CodeDigest, expires: e.ExpiresAt}
+		a.activation = &pending{id: e.ActivationID, digest: e.CodeDigest, expires: e.ExpiresAt, by: e.IssuedBy}
 	case EmailChanged:
 		a.email = e.Email
 	}
