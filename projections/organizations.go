@@ -298,6 +298,12 @@ func (q *OrganizationQueries) Members(ctx context.Context, caller, org uuid.UUID
 	if _, err := q.Organization(ctx, caller, org, false); err != nil {
 		return nil, err
 	}
+	return q.MemberList(ctx, org)
+}
+
+// MemberList lists an organization's members for a reader let in already: a
+// request from one of its trusted networks (A7).
+func (q *OrganizationQueries) MemberList(ctx context.Context, org uuid.UUID) ([]MemberRow, error) {
 	pairs, err := q.kv.Scan(ctx, key(orgViews, "member", org.String(), ""), nil, 100_000, false)
 	if err != nil {
 		return nil, err
@@ -318,6 +324,12 @@ func (q *OrganizationQueries) SharedLocks(ctx context.Context, caller, org uuid.
 	if _, err := q.Organization(ctx, caller, org, false); err != nil {
 		return nil, err
 	}
+	return q.SharedLockList(ctx, org)
+}
+
+// SharedLockList lists the locks the organization holds a key to, for a reader
+// let in already: a request from one of its trusted networks (A7).
+func (q *OrganizationQueries) SharedLockList(ctx context.Context, org uuid.UUID) ([]SharedLockRow, error) {
 	pairs, err := q.kv.Scan(ctx, key(orgViews, "shared", org.String(), ""), nil, 100_000, false)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -28,6 +29,9 @@ type Principal struct {
 	AccountID uuid.UUID
 	SessionID uuid.UUID
 	Roles     []string
+	// Network is set, without an account, for a request let in by one of the
+	// organization's trusted networks (A7): it may only read as a member.
+	Network uuid.UUID
 }
 
 // HasRole reports whether the principal has role.
@@ -80,6 +84,13 @@ type Config struct {
 	// Buildings and BuildingQueries serve building management (L13).
 	Buildings       *commands.Buildings
 	BuildingQueries *projections.BuildingQueries
+	// AccountAdmin, Credentials and Emails serve accounts managed by organizations
+	// and the operator, welcome letters, password recovery and sessions (A3–A6, A8).
+	AccountAdmin *commands.AccountAdmin
+	Credentials  CredentialService
+	Emails       commands.EmailIndex
+	// TrustedProxies are the peers whose X-Forwarded-For names the client (A7).
+	TrustedProxies []netip.Prefix
 	// WaitTimeout bounds a command's wait for the read models; 5 s when zero.
 	WaitTimeout time.Duration
 }
@@ -126,9 +137,10 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 type auth int
 
 const (
-	public  auth = iota // anyone
-	account             // a logged-in account
-	device              // a lock's device token
+	public     auth = iota // anyone
+	account                // a logged-in account
+	device                 // a lock's device token
+	memberRead             // an account, or without a login a GET from the organization's trusted network (A7)
 )
 
 func (s *Server) handle(method, path string, who auth, h handler) {
@@ -167,6 +179,14 @@ func (s *Server) wrap(route string, who auth, h handler) http.Handler {
 				return
 			}
 			actor = es.ActorOf(es.ActorAccount, p.AccountID.String())
+			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+		case memberRead:
+			p, who, err := s.authenticateReader(r)
+			if err != nil {
+				s.writeError(rec, r, err)
+				return
+			}
+			actor = who
 			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
 		case device:
 			lockID, err := s.authenticateDevice(r)
@@ -306,6 +326,7 @@ func (s *Server) routes() {
 	s.lockRoutes()
 	s.keyRoutes()
 	s.deviceRoutes()
+	s.accountManageRoutes()
 	s.buildingRoutes()
 	if s.DevClock != nil {
 		s.handle(http.MethodPost, "/v1/dev/clock", public, s.advanceClock)

@@ -32,6 +32,7 @@ import (
 	"sleutel/domain/report"
 	"sleutel/infra/bus"
 	"sleutel/infra/clock"
+	"sleutel/infra/confusable"
 	"sleutel/infra/esdb"
 	"sleutel/infra/httpapi"
 	"sleutel/infra/pebblestore"
@@ -48,8 +49,13 @@ type Config struct {
 	// OperatorPassword is the password of the operator account created on an empty
 	// platform; a generated one is printed to Out when empty.
 	OperatorPassword string
-	Logger           *zap.Logger
-	Out              io.Writer
+	// Mail selects SMTP (--smtp …) or the outbox folder of the data directory.
+	Mail MailConfig
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client (A7):
+	// CIDR ranges or addresses (--trusted-proxy).
+	TrustedProxies []string
+	Logger         *zap.Logger
+	Out            io.Writer
 }
 
 // EventStore is everything the platform needs of an event store.
@@ -88,7 +94,7 @@ type Main struct {
 
 // readModels are the projections a command waits for before it answers
 // (read-your-writes).
-var readModels = []string{"lock_views_v1", "lock_log_v1", "account_views_v1", "organization_views_v1", "buildings_v1"}
+var readModels = []string{"lock_views_v1", "lock_log_v1", "account_views_v1", "account_index_v1", "organization_views_v1", "buildings_v1"}
 
 // Registry returns the registry of every event type Sleutel stores.
 func Registry() *es.Registry {
@@ -151,19 +157,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	digest := commands.TokenDigest(tokenDigest)
 
 	m.Accounts = commands.NewAccounts(commands.AccountsConfig{Store: m.Events, Registry: registry, Passwords: hasher,
-		UsernameKey: commands.DefaultUsernameKey, Digest: digest, Secrets: keyring, Clock: m.Clock, Rand: rand.Reader})
+		UsernameKey: commands.DefaultUsernameKey, Lookalikes: confusable.Keys, Digest: digest, Secrets: keyring, Clock: m.Clock, Rand: rand.Reader})
 	m.Locks = commands.NewLocks(commands.LocksConfig{Store: m.Events, Registry: registry, Accounts: m.Accounts, Secrets: keyring,
 		Digest: digest, Locations: locations.load, Clock: m.Clock, Rand: rand.Reader})
 	m.Codes = commands.NewCodes(m.Events, registry, m.Locks.LockRepository(), keyring, m.Clock, rand.Reader)
 	orgQueries := projections.NewOrganizationQueries(m.Read)
 	m.Organizations = commands.NewOrganizations(m.Events, registry, m.Accounts, m.Locks, m.Codes, orgQueries, keyring, digest, m.Clock)
+	accountIndex := projections.NewAccountIndex(m.Read)
 	buildings := commands.NewBuildings(commands.BuildingsConfig{Store: m.Events, Registry: registry, Accounts: m.Accounts, Locks: m.Locks, Clock: m.Clock})
 
 	access := projections.NewAccessIndex(m.Read, locations.load)
 	m.Access, m.Secrets = access, keyring
 	lockQueries := projections.NewLockQueries(m.Read)
 	accountQueries := projections.NewAccountQueries(m.Read, m.Clock)
-	outbox, err := newOutbox(filepath.Join(m.DataDir, "outbox"), m.Clock.Now)
+	outbox, err := m.newMailer(m.Clock.Now)
 	if err != nil {
 		return err
 	}
@@ -175,6 +182,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		projections.NewLockViews(m.Read, access),
 		projections.NewLockLog(m.Read),
 		projections.NewAccountViews(m.Read, accountQueries),
+		accountIndex,
+		projections.NewLookalikes(m.Accounts),
+		projections.NewPasswordResetMail(outbox, resetLinks(keyring)),
 		projections.NewRedemptions(redemptions{m.Codes, m.Organizations}),
 		projections.NewOrganizationViews(m.Read),
 		projections.NewOrganizationAccess(m.Read, m.Organizations),
@@ -211,11 +221,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		sched.run(runCtx)
 	}()
 
+	proxies, err := httpapi.ParseTrustedProxies(m.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxy: %w", err)
+	}
 	cfg := httpapi.Config{Logger: m.Logger.Named("http"), Clock: m.Clock, Waiter: waiter,
 		Sessions: sessions{q: accountQueries}, Accounts: m.Accounts, Codes: m.Codes, Locks: m.Locks,
 		Queries: lockQueries, Log: projections.NewLockLogQueries(m.Read, lockQueries), Access: access,
 		Buildings: buildings, BuildingQueries: projections.NewBuildingQueries(m.Read),
 		Organizations: m.Organizations, Orgs: orgQueries,
+		AccountAdmin: commands.NewAccountAdmin(m.Accounts, m.Organizations, orgQueries, accountIndex), Credentials: m.Accounts,
+		Emails: accountIndex, TrustedProxies: proxies,
 		Secrets: keyring, Digest: digest}
 	if dev != nil {
 		cfg.DevClock = dev

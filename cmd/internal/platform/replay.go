@@ -19,6 +19,7 @@ func readModelProjections(kv projections.KV) []projections.Projection {
 		projections.NewLockViews(kv, projections.NewAccessIndex(kv, locations.load)),
 		projections.NewLockLog(kv),
 		projections.NewAccountViews(kv, nil),
+		projections.NewAccountIndex(kv),
 		projections.NewOrganizationViews(kv),
 		projections.NewBuildingViews(kv),
 	}
