@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"crypto/tls"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -24,6 +25,9 @@ type MailConfig struct {
 	Password string
 	// From is the sender address (--smtp-from); Sleutel's no-reply when empty.
 	From string
+	// TLS configures STARTTLS: nil trusts the system's roots. Tests set it; no
+	// flag does.
+	TLS *tls.Config
 }
 
 // newMailer returns the SMTP sender of c.Mail, or the outbox in the data directory.
@@ -36,7 +40,8 @@ func (m *Main) newMailer(now func() time.Time) (mailer, error) {
 		o, err := mail.NewOutbox(mail.OutboxConfig{Dir: filepath.Join(m.DataDir, "outbox"), From: from, Now: now})
 		return mailer{s: o}, err
 	}
-	s, err := mail.NewSMTP(mail.SMTPConfig{Addr: m.Mail.SMTP, From: from, Username: m.Mail.Username, Password: m.Mail.Password, Now: now})
+	s, err := mail.NewSMTP(mail.SMTPConfig{Addr: m.Mail.SMTP, From: from, Username: m.Mail.Username, Password: m.Mail.Password,
+		TLS: m.Mail.TLS, Now: now})
 	if err != nil {
 		return mailer{}, fmt.Errorf("--smtp: %w", err)
 	}
