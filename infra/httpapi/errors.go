@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gorilla/mux"
 	"go.uber.org/zap"
 
 	"sleutel/domain"
@@ -59,7 +60,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	detail := errorDetail{Code: code, Message: domain.ErrorMessage(err)}
 	if code == domain.EInternal {
-		s.log.Error("internal error", zap.String("path", r.URL.Path), zap.Error(err))
+		s.log.Error("internal error", zap.String("path", routeOf(r)), zap.Error(err))
 	}
 	var lo *acct.LockedOutError
 	if errors.As(err, &lo) {
@@ -75,4 +76,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// routeOf returns the route template of r ("/v1/password-resets/{token}"), never
+// its path: paths carry reset and invitation tokens, which are never logged.
+func routeOf(r *http.Request) string {
+	if route := mux.CurrentRoute(r); route != nil {
+		if t, err := route.GetPathTemplate(); err == nil {
+			return t
+		}
+	}
+	return "unknown route"
 }
