@@ -37,7 +37,8 @@ func main() {
 }
 
 // configure reads the flags, each of which the environment can also set
-// (SLEUTEL_ADDR, SLEUTEL_DATA, SLEUTEL_STORE, SLEUTEL_DEV_CLOCK, SLEUTEL_LOG_LEVEL,
+// (SLEUTEL_ADDR, SLEUTEL_DATA, SLEUTEL_STORE, SLEUTEL_DEV_CLOCK,
+// SLEUTEL_WEBHOOKS_ALLOW_PRIVATE, SLEUTEL_LOG_LEVEL,
 // SLEUTEL_LOG_FORMAT, SLEUTEL_SMTP, SLEUTEL_SMTP_USER, SLEUTEL_SMTP_FROM,
 // SLEUTEL_TRUSTED_PROXIES); a flag given on the command line wins. The SMTP
 // password is read from SLEUTEL_SMTP_PASSWORD only, never from a flag, so that it
@@ -51,6 +52,7 @@ func configure(args []string) (*platform.Main, error) {
 		return def
 	}
 	devDefault, _ := strconv.ParseBool(env("SLEUTEL_DEV_CLOCK", "false"))
+	privateDefault, _ := strconv.ParseBool(env("SLEUTEL_WEBHOOKS_ALLOW_PRIVATE", "false"))
 	var cfg platform.Config
 	if v := env("SLEUTEL_TRUSTED_PROXIES", ""); v != "" {
 		cfg.TrustedProxies = strings.Split(v, ",")
@@ -70,6 +72,7 @@ func configure(args []string) (*platform.Main, error) {
 		cfg.TrustedProxies = append(cfg.TrustedProxies, v)
 		return nil
 	})
+	fs.BoolVar(&cfg.Webhooks.AllowPrivate, "webhooks-allow-private", privateDefault, "let webhooks target localhost and loopback, private and link-local addresses: for tests and closed networks only (SLEUTEL_WEBHOOKS_ALLOW_PRIVATE)")
 	level := fs.String("log-level", env("SLEUTEL_LOG_LEVEL", "info"), "debug, info, warn or error (SLEUTEL_LOG_LEVEL)")
 	format := fs.String("log-format", env("SLEUTEL_LOG_FORMAT", ""), "console or json; by default console on a terminal, json otherwise (SLEUTEL_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {

@@ -91,6 +91,8 @@ type Config struct {
 	Emails       commands.EmailIndex
 	// TrustedProxies are the peers whose X-Forwarded-For names the client (A7).
 	TrustedProxies []netip.Prefix
+	// Webhooks serves the webhook routes (W1); without it they answer not found.
+	Webhooks Webhooks
 	// WaitTimeout bounds a command's wait for the read models; 5 s when zero.
 	WaitTimeout time.Duration
 }
@@ -326,6 +328,7 @@ func (s *Server) routes() {
 	s.lockRoutes()
 	s.keyRoutes()
 	s.deviceRoutes()
+	s.webhookRoutes()
 	s.accountManageRoutes()
 	s.buildingRoutes()
 	if s.DevClock != nil {

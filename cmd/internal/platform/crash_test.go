@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 // runChild serves a platform over dir until it is killed, printing its URL.
 func runChild(dir string) {
 	m := &platform.Main{Config: platform.Config{Addr: "127.0.0.1:0", DataDir: dir, OperatorPassword: "operator-password-1",
-		Logger: zap.NewNop(), Out: io.Discard}}
+		Logger: zap.NewNop(), Out: io.Discard, Webhooks: childWebhooks}}
 	if err := m.Run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

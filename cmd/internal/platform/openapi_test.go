@@ -232,6 +232,7 @@ func TestOpenAPIConformance(t *testing.T) {
 
 	exerciseBuildings(t, client)   // L13: buildings_test.go
 	exerciseAccounts(t, m, client) // A3-A8: accounts_recovery_test.go
+	webhookSession(t, ck, owner, lockID) // W1
 	ck.requireAllOperations()
 }
 

@@ -30,6 +30,7 @@ import (
 	"sleutel/domain/lock"
 	"sleutel/domain/organization"
 	"sleutel/domain/report"
+	"sleutel/domain/webhook"
 	"sleutel/infra/bus"
 	"sleutel/infra/clock"
 	"sleutel/infra/confusable"
@@ -56,6 +57,8 @@ type Config struct {
 	TrustedProxies []string
 	Logger         *zap.Logger
 	Out            io.Writer
+	// Webhooks configures webhook deliveries (W1).
+	Webhooks WebhookConfig
 }
 
 // EventStore is everything the platform needs of an event store.
@@ -103,6 +106,7 @@ func Registry() *es.Registry {
 	report.RegisterEvents(r)
 	code.RegisterEvents(r)
 	account.RegisterEvents(r)
+	webhook.RegisterEvents(r)
 	building.RegisterEvents(r)
 	organization.RegisterEvents(r)
 	return r
@@ -225,6 +229,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxy: %w", err)
 	}
+	hooks, err := m.startWebhooks(runCtx, registry, keyring)
+	if err != nil {
+		return err
+	}
 	cfg := httpapi.Config{Logger: m.Logger.Named("http"), Clock: m.Clock, Waiter: waiter,
 		Sessions: sessions{q: accountQueries}, Accounts: m.Accounts, Codes: m.Codes, Locks: m.Locks,
 		Queries: lockQueries, Log: projections.NewLockLogQueries(m.Read, lockQueries), Access: access,
@@ -233,6 +241,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		AccountAdmin: commands.NewAccountAdmin(m.Accounts, m.Organizations, orgQueries, accountIndex), Credentials: m.Accounts,
 		Emails: accountIndex, TrustedProxies: proxies,
 		Secrets: keyring, Digest: digest}
+	cfg.Webhooks = hooks
 	if dev != nil {
 		cfg.DevClock = dev
 	}
