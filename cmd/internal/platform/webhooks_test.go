@@ -104,15 +104,17 @@ type receiver struct {
 
 	mu       sync.Mutex
 	secret   string
-	status   func(h *hit) int // nil: 204
-	hold     chan struct{}    // when set, each answer waits for it to close
+	status   func(h *hit) int
+	hold     chan struct{}
 	hits     []hit
 	attempts map[string]int
 }
 
-func newReceiver(t *testing.T) *receiver {
+// newReceiver starts a receiver answering what status says (204 when nil), each
+// answer waiting for hold to close when it is not nil.
+func newReceiver(t *testing.T, status func(h *hit) int, hold chan struct{}) *receiver {
 	t.Helper()
-	r := &receiver{attempts: map[string]int{}}
+	r := &receiver{attempts: map[string]int{}, status: status, hold: hold}
 	srv := httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(srv.Close)
 	r.url = srv.URL + "/sleutel"
@@ -170,13 +172,12 @@ func (r *receiver) delivered() map[string]hit {
 // another's lock and a stranger cannot see or delete the webhook; bad input is
 // invalid_input (E1); a deleted webhook receives nothing more.
 func TestWebhooks(t *testing.T) {
-	recv := newReceiver(t)
-	recv.status = func(h *hit) int {
+	recv := newReceiver(t, func(h *hit) int {
 		if h.Attempt <= 2 {
 			return http.StatusInternalServerError // each delivery's first two attempts fail
 		}
 		return http.StatusNoContent
-	}
+	}, nil)
 	m := startWebhookPlatform(t, dataDir(t), webhookConfig)
 	owner := newClient(t, m.URL())
 	ownerID := owner.signUp("wanda")
@@ -270,8 +271,7 @@ func TestWebhooks(t *testing.T) {
 	require.Equal(t, "not_found", owner.do("GET", "/v1/webhooks/"+hookID, nil).code())
 	require.Equal(t, "not_found", owner.do("DELETE", "/v1/webhooks/"+hookID, nil).code())
 	require.Empty(t, expect(t, owner.do("GET", "/v1/webhooks", nil), 200).Body["items"])
-	recv.status = nil
-	other := newReceiver(t)
+	other := newReceiver(t, nil, nil)
 	later := expect(t, owner.do("POST", "/v1/webhooks", map[string]any{"url": other.url, "event_types": []string{"lock.key_issued"}}), 201)
 	other.setSecret(later.str("secret"))
 	expect(t, owner.do("POST", "/v1/locks/"+lockID+"/keys", map[string]any{"type": "tag", "holder_name": "Zoe", "credential": "04BB0002"}), 201)
@@ -283,10 +283,9 @@ func TestWebhooks(t *testing.T) {
 // TestWebhookSlowReceiver: a receiver that does not answer delays neither
 // another webhook nor a command (W1).
 func TestWebhookSlowReceiver(t *testing.T) {
-	slow, fast := newReceiver(t), newReceiver(t)
 	release := make(chan struct{})
+	slow, fast := newReceiver(t, nil, release), newReceiver(t, nil, nil)
 	t.Cleanup(func() { close(release) }) // before the receivers close: their handlers return
-	slow.hold = release
 	cfg := webhookConfig
 	cfg.Timeout = time.Minute // the slow receiver keeps its first delivery for the whole test
 	m := startWebhookPlatform(t, dataDir(t), cfg)
@@ -312,7 +311,7 @@ func TestWebhookSlowReceiver(t *testing.T) {
 
 // TestWebhookReminder: the reminders of L16 go by webhook too.
 func TestWebhookReminder(t *testing.T) {
-	recv := newReceiver(t)
+	recv := newReceiver(t, nil, nil)
 	m := startWebhookPlatform(t, dataDir(t), webhookConfig)
 	owner := newClient(t, m.URL())
 	owner.signUp("zelda")
@@ -338,17 +337,16 @@ func TestWebhookCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	recv := newReceiver(t)
-	var open sync.Mutex // held while the receiver refuses
+	var open sync.Mutex // guards refusing
 	refusing := true
-	recv.status = func(*hit) int {
+	recv := newReceiver(t, func(*hit) int {
 		open.Lock()
 		defer open.Unlock()
 		if refusing {
 			return http.StatusInternalServerError
 		}
 		return http.StatusOK
-	}
+	}, nil)
 	dir := dataDir(t)
 	cmd, url := startChild(t, dir)
 	owner := newClient(t, url)
