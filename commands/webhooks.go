@@ -26,7 +26,7 @@ var webhookEventTypes = []string{
 	lock.RegisteredType, lock.UpdatedType, lock.RemovedType, lock.ManagementExtendedType, lock.KeyAllowanceIncreasedType,
 	lock.SharedManagementActivatedType, lock.PeriodEndedType, lock.PeriodReminderDueType, lock.FrozenType, lock.UnfrozenType,
 	lock.ReplacedType, lock.DeviceTokenRotatedType, lock.KeyIssuedType, lock.KeyChangedType, lock.KeyRevokedType,
-	lock.KeyUsedType, report.RecordedType,
+	lock.KeyUsedType, lock.OrganizationKeyIssuedType, lock.OrganizationKeyRevokedType, report.RecordedType,
 }
 
 // WebhookEventTypes returns the event types a webhook may be registered for, sorted.
