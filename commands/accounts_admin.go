@@ -11,6 +11,7 @@ import (
 
 	"sleutel/domain"
 	"sleutel/domain/account"
+	"sleutel/domain/code"
 	"sleutel/domain/es"
 	"sleutel/domain/organization"
 )
@@ -289,8 +290,8 @@ type Activated struct {
 // Activate sets an account's password with its activation code (A6): once, before
 // the code expires, ending every session. A code that is unknown, used or expired
 // returns account.ErrActivationUnusable; a password outside the rules their errors.
-func (h *AccountAdmin) Activate(ctx context.Context, m Meta, code, password string) (Activated, error) {
-	norm, ok := NormalizeActivationCode(code)
+func (h *AccountAdmin) Activate(ctx context.Context, m Meta, activationCode, password string) (Activated, error) {
+	norm, ok := NormalizeActivationCode(activationCode)
 	if !ok {
 		return Activated{}, account.ErrActivationUnusable
 	}
@@ -321,9 +322,9 @@ func (h *AccountAdmin) Activate(ctx context.Context, m Meta, code, password stri
 	return Activated{Result: res, AccountID: id, Username: username}, nil
 }
 
-// activationAlphabet has no look-alikes (no 0/O, 1/I/L), as codes are typed from
-// paper (A6, like P1).
-const activationAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+// activationAlphabet is the prepaid codes' (P1): no look-alikes (no 0/O, 1/I/L),
+// as codes are typed from paper (A6).
+const activationAlphabet = code.Alphabet
 
 // activationLength is the characters of a code: 31^16, about 2^79.
 const activationLength = 16

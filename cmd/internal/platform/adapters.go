@@ -2,7 +2,6 @@ package platform
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -41,11 +40,6 @@ func (m mailer) Send(ctx context.Context, msg projections.Mail) error {
 
 // mailFrom is the sender address of the platform's mail.
 const mailFrom = "Sleutel <no-reply@sleutel.localhost>"
-
-func newOutbox(dir string, now func() time.Time) (mailer, error) {
-	o, err := mail.NewOutbox(mail.OutboxConfig{Dir: dir, From: mailFrom, Now: now})
-	return mailer{s: o}, err
-}
 
 // redemptions completes consumed codes of both kinds (P3): lock codes through the
 // code handlers, organization-management codes through the organization handlers.
