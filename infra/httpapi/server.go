@@ -79,8 +79,12 @@ type Config struct {
 	Queries  *projections.LockQueries
 	Log      *projections.LockLogQueries
 	Access   *projections.AccessIndex
-	Secrets  commands.Secrets
-	Digest   commands.TokenDigest
+	// Organizations and Orgs serve organizations and shared key management (O1–O6,
+	// L12); nil leaves those routes out.
+	Organizations *commands.Organizations
+	Orgs          *projections.OrganizationQueries
+	Secrets       commands.Secrets
+	Digest        commands.TokenDigest
 	// Buildings and BuildingQueries serve building management (L13).
 	Buildings       *commands.Buildings
 	BuildingQueries *projections.BuildingQueries
@@ -329,6 +333,7 @@ func (s *Server) routes() {
 	s.keyRoutes()
 	s.deviceRoutes()
 	s.webhookRoutes()
+	s.organizationRoutes()
 	s.accountManageRoutes()
 	s.buildingRoutes()
 	if s.DevClock != nil {
