@@ -414,6 +414,19 @@ func TestAccountAdmin_A3_A5_A6(t *testing.T) {
 	_, err = r.admin.Account(ctx, op, created.AccountID)
 	require.NoError(t, err)
 
+	// A5: the reseller that created the account keeps managing it after the
+	// resident moved to a landlord's organization, whose admin manages it too.
+	_, err = r.orgs.AddMember(ctx, other, otherOrg, created.AccountID, organization.RoleMember, commands.Meta{})
+	require.NoError(t, err)
+	_, err = r.orgs.Update(ctx, org, commands.Meta{}, func(o *organization.Organization, now time.Time) error {
+		return o.RemoveMember(landlord, created.AccountID, now)
+	})
+	require.NoError(t, err)
+	_, err = r.admin.ChangeEmail(ctx, commands.Caller{ID: landlord}, commands.Meta{}, created.AccountID, "via.reseller@example.org")
+	require.NoError(t, err, "A5 the organization that created it")
+	_, err = r.admin.ChangeEmail(ctx, commands.Caller{ID: other}, commands.Meta{}, created.AccountID, "via.landlord@example.org")
+	require.NoError(t, err, "A5 the admin of its organization")
+
 	// A4: a shared account gets no mail; its admin issues a new code instead.
 	shared, err := r.admin.CreateResident(ctx, landlord, commands.Meta{}, org, commands.Resident{Username: "receptie", Email: "receptie@example.org", Shared: true})
 	require.NoError(t, err)
@@ -439,7 +452,6 @@ func TestAccountAdmin_A3_A5_A6(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.accounts.Login(ctx, commands.Meta{}, "receptie", "the reset password")
 	require.NoError(t, err)
-	_ = otherOrg
 }
 
 func TestActivationCode(t *testing.T) {
