@@ -564,7 +564,9 @@ func TestSharedKeyManagement(t *testing.T) {
 		{"L12 within the organization's quota", append(active, granted, orgKey(keyA, "d1"), orgKey(keyB, "d2")),
 			func(l *lock.Lock) error { return l.IssueKey(as, tagReq(uuid.New(), "d3"), at) }, nil, domain.EKeyLimitReached},
 		{"L12 a manager of another organization does not see the lock", append(active, granted),
-			func(l *lock.Lock) error { return l.IssueKey(lock.Actor{Account: mgr, Organization: other}, tagReq(keyA, "d1"), at) }, nil, domain.ENotFound},
+			func(l *lock.Lock) error {
+				return l.IssueKey(lock.Actor{Account: mgr, Organization: other}, tagReq(keyA, "d1"), at)
+			}, nil, domain.ENotFound},
 		{"L11 usable only while paid management is active", append(active, granted),
 			func(l *lock.Lock) error { return l.IssueKey(as, tagReq(keyA, "d1"), paidEnd.Add(time.Hour)) }, nil, domain.EOptionUnavailable},
 		{"L10 the organization revokes a key it issued", append(active, granted, orgKey(keyA, "d1")),

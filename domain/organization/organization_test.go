@@ -89,8 +89,12 @@ func TestDomainsAndSettings(t *testing.T) {
 		{"A7 the admin sets trusted networks", founded(), func(o *organization.Organization) error {
 			return o.SetTrustedNetworks(admin, []string{"192.0.2.17/24", "2001:db8::/48"}, t0)
 		}, []es.Event{organization.TrustedNetworksSet{CIDRs: []string{"192.0.2.0/24", "2001:db8::/48"}, SetBy: admin, SetAt: t0}}, ""},
-		{"A7 a network too wide to trust", founded(), func(o *organization.Organization) error { return o.SetTrustedNetworks(admin, []string{"0.0.0.0/0"}, t0) }, nil, domain.EInvalid},
-		{"A7 a manager cannot set trusted networks", founded(), func(o *organization.Organization) error { return o.SetTrustedNetworks(manager, []string{"192.0.2.0/24"}, t0) }, nil, domain.EForbidden},
+		{"A7 a network too wide to trust", founded(), func(o *organization.Organization) error {
+			return o.SetTrustedNetworks(admin, []string{"0.0.0.0/0"}, t0)
+		}, nil, domain.EInvalid},
+		{"A7 a manager cannot set trusted networks", founded(), func(o *organization.Organization) error {
+			return o.SetTrustedNetworks(manager, []string{"192.0.2.0/24"}, t0)
+		}, nil, domain.EForbidden},
 	})
 	o := organization.Rehydrate(with(organization.TrustedNetworksSet{CIDRs: []string{"192.0.2.0/24"}}))
 	require.True(t, o.Trusts(netip.MustParseAddr("192.0.2.99")), "A7")
@@ -101,13 +105,23 @@ func TestDomainsAndSettings(t *testing.T) {
 func TestMembers(t *testing.T) {
 	t.Parallel()
 	run(t, []gwt{
-		{"O4 an admin adds a member with a role", founded(), func(o *organization.Organization) error { return o.AddMember(admin, stranger, organization.RoleManager, t0) },
+		{"O4 an admin adds a member with a role", founded(), func(o *organization.Organization) error {
+			return o.AddMember(admin, stranger, organization.RoleManager, t0)
+		},
 			[]es.Event{organization.MemberAdded{AccountID: stranger, Role: organization.RoleManager, Via: organization.ViaAdmin, AddedBy: admin, AddedAt: t0}}, ""},
-		{"O4 a manager cannot add members", founded(), func(o *organization.Organization) error { return o.AddMember(manager, stranger, organization.RoleMember, t0) }, nil, domain.EForbidden},
-		{"O4 a member cannot act as a manager", founded(), func(o *organization.Organization) error { return o.AddMember(member, stranger, organization.RoleMember, t0) }, nil, domain.EForbidden},
-		{"O4 an admin changes a role", founded(), func(o *organization.Organization) error { return o.ChangeRole(admin, member, organization.RoleManager, t0) },
+		{"O4 a manager cannot add members", founded(), func(o *organization.Organization) error {
+			return o.AddMember(manager, stranger, organization.RoleMember, t0)
+		}, nil, domain.EForbidden},
+		{"O4 a member cannot act as a manager", founded(), func(o *organization.Organization) error {
+			return o.AddMember(member, stranger, organization.RoleMember, t0)
+		}, nil, domain.EForbidden},
+		{"O4 an admin changes a role", founded(), func(o *organization.Organization) error {
+			return o.ChangeRole(admin, member, organization.RoleManager, t0)
+		},
 			[]es.Event{organization.MemberRoleChanged{AccountID: member, Role: organization.RoleManager, ChangedBy: admin, ChangedAt: t0}}, ""},
-		{"O4 the last admin stays one", founded(), func(o *organization.Organization) error { return o.ChangeRole(admin, admin, organization.RoleMember, t0) }, nil, domain.EConflict},
+		{"O4 the last admin stays one", founded(), func(o *organization.Organization) error {
+			return o.ChangeRole(admin, admin, organization.RoleMember, t0)
+		}, nil, domain.EConflict},
 		{"O4 an admin removes a member", founded(), func(o *organization.Organization) error { return o.RemoveMember(admin, member, t0) },
 			[]es.Event{organization.MemberRemoved{AccountID: member, RemovedBy: admin, RemovedAt: t0}}, ""},
 		{"a member may leave", founded(), func(o *organization.Organization) error { return o.RemoveMember(member, member, t0) },
@@ -133,7 +147,9 @@ func TestInvitations(t *testing.T) {
 				organization.MemberAdded{AccountID: stranger, Role: organization.RoleMember, Via: organization.ViaInvitation, AddedBy: stranger, AddedAt: t0}}, ""},
 		{"O2 an invitation is used once", with(invited, organization.InvitationAccepted{InvitationID: inv, AccountID: stranger, AcceptedAt: t0}),
 			func(o *organization.Organization) error { return o.AcceptInvitation("tok", uuid.New(), t0) }, nil, domain.ENotFound},
-		{"O2 an invitation expires", with(invited), func(o *organization.Organization) error { return o.AcceptInvitation("tok", stranger, t0.Add(73*time.Hour)) }, nil, domain.ENotFound},
+		{"O2 an invitation expires", with(invited), func(o *organization.Organization) error {
+			return o.AcceptInvitation("tok", stranger, t0.Add(73*time.Hour))
+		}, nil, domain.ENotFound},
 		{"O2 a wrong token", with(invited), func(o *organization.Organization) error { return o.AcceptInvitation("other", stranger, t0) }, nil, domain.ENotFound},
 	})
 }
