@@ -230,9 +230,10 @@ func TestOpenAPIConformance(t *testing.T) {
 	require.Equal(t, "management_inactive", owner.do("PATCH", trialKeys+"/"+firstTag, map[string]any{"holder_name": "Late"}).code(), "L5")
 	expect(t, owner.do("DELETE", trialKeys+"/"+firstTag, nil), 204) // L5 revoking still works
 
-	exerciseBuildings(t, client)         // L13: buildings_test.go
-	exerciseAccounts(t, m, client)       // A3-A8: accounts_recovery_test.go
-	webhookSession(t, ck, owner, lockID) // W1
+	exerciseBuildings(t, client)            // L13: buildings_test.go
+	exerciseAccounts(t, m, client)          // A3-A8: accounts_recovery_test.go
+	webhookSession(t, ck, owner, lockID)    // W1
+	exerciseOrganizations(t, m, client, op) // O1-O6, L11, L12: organizations_test.go
 	ck.requireAllOperations()
 }
 
