@@ -14,7 +14,7 @@ import (
 
 func runBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("bench: name a suite: store or api")
+		return fmt.Errorf("bench: name a suite: store, api or audit")
 	}
 	switch args[0] {
 	case "store":
@@ -39,6 +39,19 @@ func runBench(ctx context.Context, args []string) error {
 		}
 		return benchAPI(ctx, os.Stdout, apiBenchConfig{duration: *dur, locks: *locks, clients: *clients, dir: *dir,
 			cpuprofile: *prof, trace: *tr, log: os.Stderr})
+	case "audit":
+		fs := flag.NewFlagSet("bench audit", flag.ContinueOnError)
+		cfg := defaultAuditBench
+		fs.IntVar(&cfg.events, "events", cfg.events, "events in the history")
+		fs.IntVar(&cfg.locks, "locks", cfg.locks, "ordinary locks the history spreads over")
+		fs.IntVar(&cfg.samples, "samples", cfg.samples, "as_of questions timed")
+		fs.StringVar(&cfg.dir, "dir", "", "where to create the temporary store (default: the system temp dir)")
+		fs.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of each measurement to PREFIX.<name>.pprof")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		cfg.log = os.Stderr
+		return benchAudit(ctx, os.Stdout, cfg)
 	}
 	return fmt.Errorf("bench: unknown suite %q", args[0])
 }
@@ -52,6 +65,7 @@ type result struct {
 	P50us          float64 `json:"p50_us,omitempty"`
 	P99us          float64 `json:"p99_us,omitempty"`
 	RatioToCeiling float64 `json:"ratio_to_ceiling,omitempty"`
+	RatioToReadAll float64 `json:"ratio_to_read_all,omitempty"`
 	InProcessP99us float64 `json:"in_process_p99_us,omitempty"`
 	EventsPerFsync float64 `json:"events_per_fsync,omitempty"`
 	Events         int     `json:"events,omitempty"`

@@ -13,6 +13,8 @@ import (
 const usage = `usage: sleutel <command> [arguments]
 
 commands:
+  audit verify|export|replay ...           for auditors: check, export and rebuild the history (sleutel audit help)
+  bench audit [--events N] [--locks N]     measure replay, verify, access-as-of and export over a built history
   bench store [--duration D] [--dir DIR]   measure the embedded event store
   bench api [--duration D] [--locks N] [--clients N] [--cpuprofile PREFIX]
                                            measure the HTTP API of an in-process platform
@@ -35,6 +37,8 @@ func run(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "bench":
 		return runBench(ctx, args[1:])
+	case "audit":
+		return runAudit(ctx, args[1:], os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

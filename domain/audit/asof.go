@@ -109,6 +109,10 @@ func (t *Timeline) Add(env es.Envelope) error {
 			a := e.AccountID
 			k.AccountID = &a
 		}
+		if e.Organization != uuid.Nil {
+			o := e.Organization
+			k.OrganizationID = &o
+		}
 		h := &keyHistory{issued: rev, tenure: cur.tenure, versions: []keyVersion{{from: rev, key: k}}}
 		t.keys = append(t.keys, h)
 		t.byID[e.KeyID] = h
@@ -178,6 +182,10 @@ func effectiveTime(e es.Event) (time.Time, bool) {
 		return e.RevokedAt, true
 	case lock.KeyUsed:
 		return e.UsedAt, true
+	case lock.OrganizationKeyIssued:
+		return e.IssuedAt, true
+	case lock.OrganizationKeyRevoked:
+		return e.RevokedAt, true
 	}
 	return time.Time{}, false
 }
@@ -217,6 +225,7 @@ type KeyAccess struct {
 	MaxUses        int           `json:"max_uses,omitempty"`
 	Uses           int           `json:"uses"`
 	IssuedBy       uuid.UUID     `json:"issued_by"`
+	OrganizationID *uuid.UUID    `json:"organization_id,omitempty"` // the organization whose manager issued it (L12)
 	IssuedAt       time.Time     `json:"issued_at"`
 	IssuedRevision uint64        `json:"issued_revision"`
 	Tenure         int           `json:"tenure"`

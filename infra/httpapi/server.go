@@ -99,6 +99,7 @@ type Config struct {
 	Webhooks Webhooks
 	// WaitTimeout bounds a command's wait for the read models; 5 s when zero.
 	WaitTimeout time.Duration
+	AuditConfig // the audit API (H2, H3)
 }
 
 // Server is the HTTP API.
@@ -116,6 +117,9 @@ func New(c Config) *Server {
 	}
 	if c.Buildings == nil || c.BuildingQueries == nil {
 		panic("httpapi: nil dependency")
+	}
+	if c.Audit == nil || c.AsOf == nil {
+		panic("httpapi: nil audit dependency")
 	}
 	if c.WaitTimeout == 0 {
 		c.WaitTimeout = 5 * time.Second
@@ -332,6 +336,7 @@ func (s *Server) routes() {
 	s.lockRoutes()
 	s.keyRoutes()
 	s.deviceRoutes()
+	s.auditRoutes()
 	s.webhookRoutes()
 	s.organizationRoutes()
 	s.accountManageRoutes()

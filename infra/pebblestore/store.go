@@ -40,6 +40,10 @@ type Options struct {
 	MaxBatchEvents int
 	// CacheBytes is Pebble's block cache; 128 MiB when zero.
 	CacheBytes int64
+	// ReadOnly opens an existing store for reading: Pebble writes nothing to the
+	// directory and every append fails. Pebble still takes the directory's lock,
+	// so a store another process has open cannot be opened, not even read-only.
+	ReadOnly bool
 }
 
 // Store is the embedded event store. It is safe for concurrent use.
@@ -110,6 +114,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		MemTableSize: 64 << 20,
 		Logger:       pebbleLogger{opts.Logger},
 	}
+	po.ReadOnly = opts.ReadOnly
 	po.EnsureDefaults()
 	db, err := pebble.Open(dir, po)
 	if err != nil {
@@ -180,8 +185,17 @@ func (s *Store) Append(ctx context.Context, stream string, expected es.ExpectedR
 		return es.AppendResult{}, fmt.Errorf("append %s: %w", stream, es.ErrClosed)
 	}
 	// Once queued, the append's fate is decided within one commit: wait for it, so
-	// the caller learns for certain whether it was written.
-	<-req.done
+	// the caller learns for certain whether it was written. Only a request still in
+	// the queue when the committer ended (Close won the race) is never answered.
+	select {
+	case <-req.done:
+	case <-s.done:
+		select {
+		case <-req.done:
+		default:
+			return es.AppendResult{}, fmt.Errorf("append %s: %w", stream, es.ErrClosed)
+		}
+	}
 	return req.res, req.err
 }
 

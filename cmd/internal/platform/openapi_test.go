@@ -234,6 +234,9 @@ func TestOpenAPIConformance(t *testing.T) {
 	exerciseAccounts(t, m, client)          // A3-A8: accounts_recovery_test.go
 	webhookSession(t, ck, owner, lockID)    // W1
 	exerciseOrganizations(t, m, client, op) // O1-O6, L11, L12: organizations_test.go
+
+	auditConformance(t, ck, client, op, owner, lockID) // H2, H3: in audit_test.go
+
 	ck.requireAllOperations()
 }
 

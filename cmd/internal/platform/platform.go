@@ -185,6 +185,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	for _, p := range []projections.Projection{
 		projections.NewLockViews(m.Read, access),
 		projections.NewLockLog(m.Read),
+		projections.NewActorIndex(m.Read), // the audit API's index by actor (H3)
 		projections.NewAccountViews(m.Read, accountQueries),
 		accountIndex,
 		projections.NewLookalikes(m.Accounts),
@@ -245,6 +246,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if dev != nil {
 		cfg.DevClock = dev
 	}
+	cfg.AuditConfig = m.auditAPI(registry, locations.load)
 	api := httpapi.New(cfg)
 	if m.listener, err = net.Listen("tcp", m.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", m.Addr, err)

@@ -26,48 +26,14 @@ func readModelProjections(kv projections.KV) []projections.Projection {
 }
 
 // Replay rebuilds every read model from position zero into the read store at dir,
-// which should be new (SPEC H2). It returns the number of events replayed.
+// which should be new (SPEC H2). It returns the number of events replayed. It runs
+// the projections on every core, thousands of events per read-store batch (see
+// ReplayReadModels).
 func Replay(ctx context.Context, log interface {
 	ReadAll(ctx context.Context, after es.Position, limit int) ([]es.Record, error)
 }, dir string) (int, error) {
-	kv, err := readstore.Open(dir)
-	if err != nil {
-		return 0, err
-	}
-	defer kv.Close()
-	registry := Registry()
-	projs := readModelProjections(kv)
-	filters := make([]es.Filter, len(projs))
-	for i, p := range projs {
-		filters[i] = projections.FilterOf(p)
-	}
-	n := 0
-	after := es.Start
-	for {
-		page, err := log.ReadAll(ctx, after, 4096)
-		if err != nil {
-			return n, err
-		}
-		if len(page) == 0 {
-			break
-		}
-		for _, rec := range page {
-			env, err := registry.Envelope(rec)
-			if err != nil {
-				return n, err
-			}
-			for i, p := range projs {
-				if filters[i].Match(rec.Stream, rec.Type) {
-					if err := p.Handle(ctx, env); err != nil {
-						return n, fmt.Errorf("replay %s at %s: %w", p.Name(), rec.Position, err)
-					}
-				}
-			}
-			n++
-		}
-		after = page[len(page)-1].Position
-	}
-	return n, kv.Flush()
+	stats, err := replay(ctx, log, dir, readModelProjections, ReplayOptions{})
+	return int(stats.Events), err
 }
 
 // CompareReadModels compares the read models of two read stores key by key: the

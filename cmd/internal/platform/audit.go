@@ -1,0 +1,458 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"sleutel/domain"
+	"sleutel/domain/es"
+	"sleutel/infra/esdb"
+	"sleutel/infra/httpapi"
+	"sleutel/infra/pebblestore"
+	"sleutel/infra/readstore"
+	"sleutel/projections"
+)
+
+// auditAPI wires the audit API (SPEC H2, H3): the history and the actor index,
+// which a question waits for until it has applied the log as it stands, and
+// access as of a past moment, from the locks' own streams.
+func (m *Main) auditAPI(registry *es.Registry, locations func(string) (*time.Location, error)) httpapi.AuditConfig {
+	ready := func(ctx context.Context) error {
+		last, err := m.Events.LastPosition(ctx)
+		if err != nil {
+			return err
+		}
+		wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := m.Runtime.WaitFor(wait, ActorIndexName, last); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				return &domain.Error{Code: domain.EInternal, Message: "the actor index is late: try again"}
+			}
+			return err
+		}
+		return nil
+	}
+	return httpapi.AuditConfig{
+		Audit: projections.NewAuditQueries(m.Events, m.Read, ready),
+		AsOf:  projections.NewAccessAsOf(m.Events, registry, locations, 0),
+	}
+}
+
+// ActorIndexName is the name of the projection indexing events by actor.
+var ActorIndexName = projections.NewActorIndex(nil).Name()
+
+// auditProjections are the projections a replay rebuilds: every read model.
+func auditProjections(kv projections.KV) []projections.Projection {
+	return append(readModelProjections(kv), projections.NewActorIndex(kv))
+}
+
+// ReadModelProjections returns the projections a replay rebuilds, every read
+// model, writing to kv (for tools that replay in their own way).
+func ReadModelProjections(kv projections.KV) []projections.Projection { return auditProjections(kv) }
+
+// ProjectionNames returns the names of the read models a replay rebuilds.
+func ProjectionNames() []string {
+	var names []string
+	for _, p := range auditProjections(nil) {
+		names = append(names, p.Name())
+	}
+	return names
+}
+
+// Log is what the audit commands read of an event store.
+type Log interface {
+	ReadAll(ctx context.Context, after es.Position, limit int) ([]es.Record, error)
+	ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]es.Record, error)
+	LastPosition(ctx context.Context) (es.Position, error)
+	Close() error
+}
+
+// ErrDataDirInUse explains why a data directory a running sleuteld holds cannot
+// be read.
+var ErrDataDirInUse = errors.New("the data directory is in use by a running sleuteld: " +
+	"its embedded store (Pebble) locks the directory for reading too, so nothing else can open it while sleuteld runs. " +
+	"Stop sleuteld (Ctrl-C or SIGTERM: it closes its stores cleanly), run this command, and start sleuteld again; " +
+	"or run the command on an atomic filesystem snapshot of the whole data directory (LVM, ZFS, btrfs), which opens as after a crash " +
+	"(a plain copy while sleuteld runs is not safe). A platform on EventStoreDB (--store esdb://…) can be read while it runs")
+
+// inUse reports whether err is Pebble's refusal of a locked directory.
+func inUse(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EWOULDBLOCK) ||
+		err != nil && strings.Contains(err.Error(), "lock held by current process")
+}
+
+// IsEventStoreURL reports whether store names EventStoreDB rather than the
+// embedded store.
+func IsEventStoreURL(store string) bool {
+	return strings.HasPrefix(store, "esdb://") || strings.HasPrefix(store, "esdb+discover://") || strings.HasPrefix(store, "kurrentdb://")
+}
+
+// OpenLog opens the event log for reading: EventStoreDB when store is an esdb://
+// connection string, else the embedded store in dataDir, read-only. It returns an
+// error wrapping ErrDataDirInUse when sleuteld holds the directory.
+func OpenLog(ctx context.Context, dataDir, store string) (Log, error) {
+	if IsEventStoreURL(store) {
+		return esdb.Open(ctx, store, esdb.Options{})
+	}
+	if store != "" {
+		return nil, fmt.Errorf("--store %q: use an esdb:// connection string, or leave it empty for the embedded store", store)
+	}
+	s, err := pebblestore.Open(filepath.Join(dataDir, "events"), pebblestore.Options{ReadOnly: true})
+	if inUse(err) {
+		return nil, fmt.Errorf("%s: %w", dataDir, ErrDataDirInUse)
+	}
+	return s, err
+}
+
+// OpenReadModels opens the live read models in dataDir, read-only. It returns an
+// error wrapping ErrDataDirInUse when sleuteld holds the directory.
+func OpenReadModels(dataDir string) (*readstore.Store, error) {
+	s, err := readstore.OpenReadOnly(filepath.Join(dataDir, "readmodels"))
+	if inUse(err) {
+		return nil, fmt.Errorf("%s: %w", dataDir, ErrDataDirInUse)
+	}
+	return s, err
+}
+
+// ReplayOptions tune ReplayReadModels.
+type ReplayOptions struct {
+	// Through stops each named projection at a position (its live checkpoint, to
+	// compare with a live store that has not applied the whole log); a projection
+	// not named reads the whole log.
+	Through map[string]es.Position
+	// Progress, when set, is called after each page with the events read so far
+	// and the position reached.
+	Progress func(read uint64, at es.Position)
+	// BatchEvents is how many events each projection applies per read-store batch;
+	// 8,192 when 0.
+	BatchEvents int
+}
+
+// ReplayStats is what a replay did.
+type ReplayStats struct {
+	Events uint64 // events read from the log
+	Last   es.Position
+}
+
+// readPage is how many events the replay reads at a time.
+const readPage = 4096
+
+// page is one read of the log on its way through the replay.
+type page struct {
+	recs    []es.Record
+	envs    []es.Envelope
+	decoded chan struct{} // closed once envs is filled
+	err     error
+}
+
+// ReplayReadModels rebuilds every read model from position zero into the read store
+// at dir, which should be new (SPEC H2), and gives the same rows the live
+// projections write: the projections are the very ones the platform runs, fed the
+// same events in the same order.
+//
+// It is built for speed on every core: one goroutine reads the log a page at a
+// time; the pages are decoded on all cores, in parallel; and each projection runs
+// on its own goroutine (their keys never overlap) against a write-back buffer of
+// its own: its writes land in memory, where it reads them back, and go to Pebble
+// thousands of events at a time, each key once however often it changed (a lock's
+// row is rewritten by every event of the lock). The new store is written without a
+// write-ahead log and flushed once at the end: a replay that fails starts again.
+func ReplayReadModels(ctx context.Context, log interface {
+	ReadAll(ctx context.Context, after es.Position, limit int) ([]es.Record, error)
+}, dir string, opts ReplayOptions) (ReplayStats, error) {
+	return replay(ctx, log, dir, auditProjections, opts)
+}
+
+func replay(ctx context.Context, log interface {
+	ReadAll(ctx context.Context, after es.Position, limit int) ([]es.Record, error)
+}, dir string, build func(projections.KV) []projections.Projection, opts ReplayOptions) (ReplayStats, error) {
+	if opts.BatchEvents <= 0 {
+		opts.BatchEvents = 16_384
+	}
+	store, err := readstore.OpenBulk(dir)
+	if err != nil {
+		return ReplayStats{}, err
+	}
+	defer store.Close()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	registry := Registry()
+
+	// Read, in order; decode on every core; hand each page, in order, to every projection.
+	workers := runtime.GOMAXPROCS(0)
+	decode := make(chan *page, 2*workers)
+	ordered := make(chan *page, 2*workers)
+	var stats ReplayStats
+	go func() {
+		defer close(decode)
+		defer close(ordered)
+		after := es.Start
+		for ctx.Err() == nil {
+			recs, err := log.ReadAll(ctx, after, readPage)
+			if err != nil {
+				cancel(fmt.Errorf("replay: read after %s: %w", after, err))
+				return
+			}
+			if len(recs) == 0 {
+				return
+			}
+			p := &page{recs: recs, envs: make([]es.Envelope, len(recs)), decoded: make(chan struct{})}
+			after = recs[len(recs)-1].Position
+			select {
+			case decode <- p:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case ordered <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var decoders sync.WaitGroup
+	for range workers {
+		decoders.Add(1)
+		go func() {
+			defer decoders.Done()
+			for p := range decode {
+				for i := range p.recs {
+					if p.envs[i], p.err = registry.Envelope(p.recs[i]); p.err != nil {
+						break
+					}
+				}
+				close(p.decoded)
+			}
+		}()
+	}
+
+	n := len(build(nil))
+	feeds := make([]chan *page, n)
+	var appliers sync.WaitGroup
+	for i := range n {
+		feeds[i] = make(chan *page, 4)
+		kv := &overlayKV{store: store, pending: make(map[string]overlayValue)}
+		p := build(kv)[i]
+		through, bounded := opts.Through[p.Name()]
+		appliers.Add(1)
+		go func() {
+			defer appliers.Done()
+			if err := applyFeed(ctx, kv, p, projections.FilterOf(p), through, bounded, feeds[i], opts.BatchEvents); err != nil {
+				cancel(err)
+				for range feeds[i] { // let the dispatcher finish
+				}
+			}
+		}()
+	}
+	var read atomic.Uint64
+	for p := range ordered {
+		select {
+		case <-p.decoded:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if p.err != nil {
+			cancel(fmt.Errorf("replay: %w", p.err))
+			break
+		}
+		for _, f := range feeds {
+			f <- p
+		}
+		n := read.Add(uint64(len(p.recs)))
+		stats.Events, stats.Last = n, p.recs[len(p.recs)-1].Position
+		if opts.Progress != nil {
+			opts.Progress(n, stats.Last)
+		}
+	}
+	for _, f := range feeds {
+		close(f)
+	}
+	appliers.Wait()
+	for range ordered { // the reader may be blocked on a send after a failure
+	}
+	decoders.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return stats, err
+	}
+	return stats, store.FlushMemTables()
+}
+
+// applyFeed runs one projection over the pages it is fed, writing its buffer to
+// the store every batchEvents events.
+func applyFeed(ctx context.Context, kv *overlayKV, p projections.Projection, filter es.Filter, through es.Position, bounded bool,
+	feed <-chan *page, batchEvents int) error {
+	kv.ctx = ctx
+	applied := 0
+	for pg := range feed {
+		for i := range pg.envs {
+			env := &pg.envs[i]
+			if bounded && through.Less(env.Position) || !filter.Match(env.Stream, env.Type) {
+				continue
+			}
+			if err := p.Handle(ctx, *env); err != nil {
+				return fmt.Errorf("replay %s at %s: %w", p.Name(), env.Position, err)
+			}
+			if applied++; applied%batchEvents == 0 {
+				if err := kv.flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return kv.flush()
+}
+
+// overlayKV is the KV a projection writes to during a replay: a write-back buffer
+// over the store. Writes land in memory, last one winning, and reads see them;
+// flush hands them to Pebble as one plain batch. Only its projection's goroutine
+// uses it.
+type overlayKV struct {
+	ctx     context.Context
+	store   *readstore.Store
+	pending map[string]overlayValue
+}
+
+type overlayValue struct {
+	v   []byte
+	del bool
+}
+
+// Get implements projections.KV.
+func (k *overlayKV) Get(ctx context.Context, key []byte) ([]byte, error) {
+	if e, ok := k.pending[string(key)]; ok {
+		if e.del {
+			return nil, nil
+		}
+		return e.v, nil
+	}
+	return k.store.Get(ctx, key)
+}
+
+// Scan implements projections.KV, over the store with the buffer written to it.
+func (k *overlayKV) Scan(ctx context.Context, prefix, start []byte, limit int, reverse bool) ([]projections.Pair, error) {
+	if err := k.flush(); err != nil {
+		return nil, err
+	}
+	return k.store.Scan(ctx, prefix, start, limit, reverse)
+}
+
+// Write implements projections.KV: fn writes to the buffer. A failing fn leaves
+// what it wrote, which is harmless here: a failure ends the replay.
+func (k *overlayKV) Write(ctx context.Context, fn func(projections.Batch) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fn(overlayBatch{k})
+}
+
+func (k *overlayKV) flush() error {
+	if len(k.pending) == 0 {
+		return nil
+	}
+	// In key order: Pebble's memtable inserts a run of ordered keys much faster.
+	keys := make([]string, 0, len(k.pending))
+	for key := range k.pending {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	err := k.store.Load(k.ctx, func(set func(k, v []byte) error, del func(k []byte) error) error {
+		for _, key := range keys {
+			e := k.pending[key]
+			var err error
+			if e.del {
+				err = del([]byte(key))
+			} else {
+				err = set([]byte(key), e.v)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	clear(k.pending)
+	return err
+}
+
+type overlayBatch struct{ k *overlayKV }
+
+func (b overlayBatch) Get(key []byte) ([]byte, error) { return b.k.Get(b.k.ctx, key) }
+func (b overlayBatch) Set(key, value []byte) error {
+	b.k.pending[string(key)] = overlayValue{v: value}
+	return nil
+}
+func (b overlayBatch) Delete(key []byte) error {
+	b.k.pending[string(key)] = overlayValue{del: true}
+	return nil
+}
+func (b overlayBatch) DeletePrefix(prefix []byte) error {
+	if err := b.k.flush(); err != nil {
+		return err
+	}
+	return b.k.store.Write(b.k.ctx, func(w projections.Batch) error { return w.DeletePrefix(prefix) })
+}
+
+// CompareProjections compares the rows of the named projections in two read
+// stores (every key under "<name>/"). It returns "" when they are identical and a
+// description of the first difference otherwise.
+func CompareProjections(ctx context.Context, a, b *readstore.Store, names []string) (string, error) {
+	for _, name := range names {
+		prefix := []byte(name + "/")
+		var start []byte
+		for {
+			pa, err := a.Scan(ctx, prefix, start, 1024, false)
+			if err != nil {
+				return "", err
+			}
+			pb, err := b.Scan(ctx, prefix, start, 1024, false)
+			if err != nil {
+				return "", err
+			}
+			for i := 0; i < len(pa) || i < len(pb); i++ {
+				switch {
+				case i >= len(pa):
+					return fmt.Sprintf("%s: only the second has %q", name, pb[i].Key), nil
+				case i >= len(pb):
+					return fmt.Sprintf("%s: only the first has %q", name, pa[i].Key), nil
+				case !bytes.Equal(pa[i].Key, pb[i].Key):
+					return fmt.Sprintf("%s: keys differ: %q and %q", name, pa[i].Key, pb[i].Key), nil
+				case !bytes.Equal(pa[i].Value, pb[i].Value):
+					return fmt.Sprintf("%s: %q differs:\n%s\n%s", name, pa[i].Key, pa[i].Value, pb[i].Value), nil
+				}
+			}
+			if len(pa) < 1024 {
+				break
+			}
+			start = append(bytes.Clone(pa[len(pa)-1].Key), 0)
+		}
+	}
+	return "", nil
+}
+
+// Checkpoints returns the live read models' checkpoints, by projection name.
+func Checkpoints(ctx context.Context, live *readstore.Store, names []string) (map[string]es.Position, error) {
+	out := make(map[string]es.Position, len(names))
+	for _, n := range names {
+		pos, err := live.LoadCheckpoint(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		out[n] = pos
+	}
+	return out, nil
+}

@@ -1,0 +1,92 @@
+package projections
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"sleutel/domain/es"
+)
+
+// ActorIndex indexes every event by the actor that caused it (SPEC H3: what did
+// actor Y change between T1 and T2): one row per event, under the actor, sorted by
+// the time the event was recorded, then its position. A row points to the event
+// (stream, revision, type); the event itself stays in the log. Rows are keyed by
+// the event's position, so applying an event again writes the same row
+// (idempotent without a revision guard).
+type ActorIndex struct{ kv KV }
+
+// NewActorIndex returns the projection.
+func NewActorIndex(kv KV) *ActorIndex { return &ActorIndex{kv: kv} }
+
+const auditActors = "audit_actors_v1"
+
+// Name implements Projection.
+func (*ActorIndex) Name() string { return auditActors }
+
+// Reset implements Resetter.
+func (p *ActorIndex) Reset(ctx context.Context) error {
+	return p.kv.Write(ctx, func(b Batch) error { return b.DeletePrefix(key(auditActors)) })
+}
+
+// actorPrefix is the key prefix of an actor's rows: the actor's length, then the
+// actor, so that no actor's rows share a prefix with another's.
+func actorPrefix(actor string) []byte {
+	b := append(key(auditActors, "a"), '/')
+	b = binary.AppendUvarint(b, uint64(len(actor)))
+	return append(b, actor...)
+}
+
+// actorSuffix is the part of a row's key after its actor: recorded time, then position.
+func actorSuffix(b []byte, recorded time.Time, pos es.Position) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(recorded.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, pos.Commit)
+	return binary.BigEndian.AppendUint64(b, pos.Prepare)
+}
+
+// actorSuffixLen is the length of actorSuffix.
+const actorSuffixLen = 24
+
+// Handle implements Projection.
+func (p *ActorIndex) Handle(ctx context.Context, env es.Envelope) error {
+	if env.Metadata.Actor == "" {
+		return nil
+	}
+	k := actorSuffix(actorPrefix(env.Metadata.Actor), env.RecordedAt, env.Position)
+	v := binary.AppendUvarint(nil, uint64(len(env.Stream)))
+	v = append(v, env.Stream...)
+	v = binary.AppendUvarint(v, env.Revision)
+	v = append(v, env.Type...)
+	if err := p.kv.Write(ctx, func(b Batch) error { return b.Set(k, v) }); err != nil {
+		return fmt.Errorf("%s %s/%d: %w", auditActors, env.Stream, env.Revision, err)
+	}
+	return nil
+}
+
+// actorRow is one row of the index.
+type actorRow struct {
+	suffix   []byte // the key after the actor prefix: the row's cursor
+	stream   string
+	revision uint64
+	typ      string
+}
+
+func decodeActorRow(prefix []byte, p Pair) (actorRow, error) {
+	if len(p.Key) != len(prefix)+actorSuffixLen {
+		return actorRow{}, fmt.Errorf("%s: key of %d bytes", auditActors, len(p.Key))
+	}
+	r := actorRow{suffix: p.Key[len(prefix):]}
+	n, w := binary.Uvarint(p.Value)
+	if w <= 0 || uint64(len(p.Value)-w) < n {
+		return actorRow{}, fmt.Errorf("%s: bad row", auditActors)
+	}
+	r.stream = string(p.Value[w : w+int(n)])
+	rest := p.Value[w+int(n):]
+	rev, w := binary.Uvarint(rest)
+	if w <= 0 {
+		return actorRow{}, fmt.Errorf("%s: bad row", auditActors)
+	}
+	r.revision, r.typ = rev, string(rest[w:])
+	return r, nil
+}
