@@ -455,7 +455,7 @@ func auditReplay(ctx context.Context, args []string, out, stderr io.Writer) erro
 	took := time.Since(start)
 	for _, n := range names {
 		if p := through[n]; p.Less(last) {
-			fmt.Fprintf(out, "note: the live read model %s has applied the log up to position %s of %s; compared there\n", n, p, last)
+			fmt.Fprintf(stderr, "note: the live read model %s has read the log up to position %s (it ends at %s): compared there\n", n, p, last)
 		}
 	}
 	replayed, err := readstore.OpenReadOnly(*into)
