@@ -130,16 +130,55 @@ const AuditScanBudget = 100_000
 // stream, and what an actor changed. They check nothing: the caller's scope
 // decides what may be asked (see httpapi).
 type AuditQueries struct {
-	log   AuditLog
-	kv    KV
-	ready func(ctx context.Context) error
+	log    AuditLog
+	kv     KV
+	ready  func(ctx context.Context) error
+	budget int // AuditScanBudget; smaller in tests
 }
 
 // NewAuditQueries returns the queries over the log and the read models in kv;
 // ready, when set, is called before the actor index is read, to wait until it
 // has applied the log as it stands.
 func NewAuditQueries(log AuditLog, kv KV, ready func(ctx context.Context) error) *AuditQueries {
-	return &AuditQueries{log: log, kv: kv, ready: ready}
+	return &AuditQueries{log: log, kv: kv, ready: ready, budget: AuditScanBudget}
+}
+
+// seek returns the first revision of stream, from lo on, whose position passes
+// ok, where ok is false up to some revision and true from there on: an
+// exponential probe, then a binary search, over reads of one event. It returns
+// the revision after the stream's last when none passes.
+func (q *AuditQueries) seek(ctx context.Context, stream string, lo uint64, ok func(es.Position) bool) (uint64, error) {
+	passes := func(rev uint64) (bool, error) {
+		recs, err := q.log.ReadStream(ctx, stream, rev, 1)
+		if err != nil {
+			return false, err
+		}
+		return len(recs) == 0 || ok(recs[0].Position), nil
+	}
+	hi := lo
+	for step := uint64(1); ; step *= 2 {
+		p, err := passes(hi)
+		if err != nil {
+			return 0, err
+		}
+		if p {
+			break
+		}
+		lo, hi = hi+1, hi+step
+	}
+	for lo < hi { // every revision before lo fails; hi passes (or lies past the end)
+		mid := lo + (hi-lo)/2
+		p, err := passes(mid)
+		if err != nil {
+			return 0, err
+		}
+		if p {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
 }
 
 // Events returns up to limit events that pass f, in log order, after position
@@ -167,11 +206,18 @@ func (q *AuditQueries) Events(ctx context.Context, f EventFilter, after es.Posit
 			}
 			out = append(out, NewAuditEvent(r))
 		}
-		return scanned < AuditScanBudget
+		return scanned < q.budget
 	}
 	const page = 1024
 	if f.Stream != "" {
-		for from := f.FromRevision; ; {
+		// Start at the first revision past the cursor and the scope's bound.
+		from, err := q.seek(ctx, f.Stream, f.FromRevision, func(p es.Position) bool {
+			return after.Less(p) && !p.Less(f.FromPosition)
+		})
+		if err != nil {
+			return nil, es.Start, err
+		}
+		for {
 			recs, err := q.log.ReadStream(ctx, f.Stream, from, page)
 			if err != nil {
 				return nil, es.Start, err
@@ -196,7 +242,7 @@ func (q *AuditQueries) Events(ctx context.Context, f EventFilter, after es.Posit
 	switch {
 	case more:
 		next = out[len(out)-1].Position
-	case scanned >= AuditScanBudget:
+	case scanned >= q.budget:
 		next = last
 	}
 	return out, next, nil
