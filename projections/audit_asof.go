@@ -39,8 +39,9 @@ type asOfEntry struct {
 	held int    // events counted in AccessAsOf.events; guarded by AccessAsOf.mu
 }
 
-// DefaultAsOfEvents bounds the events AccessAsOf keeps folded.
-const DefaultAsOfEvents = 2_000_000
+// DefaultAsOfEvents bounds the events AccessAsOf keeps folded: a few hundred
+// bytes each at most (a key's state after each of its changes), so some 200 MB.
+const DefaultAsOfEvents = 500_000
 
 // NewAccessAsOf returns the service over the log; registry decodes the events,
 // locations resolves the locks' time zones. maxEvents bounds the cache
