@@ -389,17 +389,26 @@ func (k *overlayKV) flush() error {
 	return err
 }
 
+// overlayBatch is the projections.Batch over an overlayKV's buffer.
 type overlayBatch struct{ k *overlayKV }
 
+// Get reads the buffer, then the store.
 func (b overlayBatch) Get(key []byte) ([]byte, error) { return b.k.Get(b.k.ctx, key) }
+
+// Set buffers a write; the last one to a key wins.
 func (b overlayBatch) Set(key, value []byte) error {
 	b.k.pending[string(key)] = overlayValue{v: value}
 	return nil
 }
+
+// Delete buffers a deletion.
 func (b overlayBatch) Delete(key []byte) error {
 	b.k.pending[string(key)] = overlayValue{del: true}
 	return nil
 }
+
+// DeletePrefix writes the buffer, then deletes the range in the store: what was
+// buffered before it is gone, what comes after it stays.
 func (b overlayBatch) DeletePrefix(prefix []byte) error {
 	if err := b.k.flush(); err != nil {
 		return err
