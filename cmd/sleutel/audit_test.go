@@ -83,8 +83,6 @@ func TestAuditCommands(t *testing.T) {
 	for i, cred := range []string{"04CC0001", "04CC0002", "04CC0003"} {
 		call(t, "POST", base+"/v1/locks/"+locks[i%2]+"/keys", token, map[string]any{"type": "tag", "holder_name": "Holder", "credential": cred}, 201)
 	}
-	middle := time.Now().UTC()
-	time.Sleep(2 * time.Millisecond) // the next events are recorded after middle
 	call(t, "POST", base+"/v1/locks/"+locks[0]+"/freeze", token, nil, 200)
 	call(t, "POST", base+"/v1/locks/"+locks[0]+"/keys", token, map[string]any{"type": "code", "holder_name": "Late", "credential": "739102"}, 201)
 
@@ -96,6 +94,16 @@ func TestAuditCommands(t *testing.T) {
 	out, err := auditCLI(t, "verify", "--data", dir)
 	require.NoError(t, err, out)
 	require.Contains(t, out, "verified store")
+
+	// The moment the freeze was recorded: partial exports start there.
+	log, err := platform.OpenLog(t.Context(), dir, "")
+	require.NoError(t, err)
+	first, err := log.ReadStream(t.Context(), lock.Stream(mustUUID(t, locks[0])), 0, 100)
+	require.NoError(t, err)
+	require.NoError(t, log.Close())
+	frozen := first[len(first)-2]
+	require.Equal(t, "lock.frozen", frozen.Type)
+	middle := frozen.RecordedAt
 	require.Contains(t, out, "every stream's hash chain holds")
 
 	// Exports verify on their own, in both formats, whole or in part.
@@ -156,7 +164,7 @@ func TestAuditCommands(t *testing.T) {
 
 	// A tampered store names the event whose payload was changed behind its back.
 	stream := lock.Stream(mustUUID(t, locks[1]))
-	log, err := platform.OpenLog(t.Context(), dir, "")
+	log, err = platform.OpenLog(t.Context(), dir, "")
 	require.NoError(t, err)
 	recs, err := log.ReadStream(t.Context(), stream, 1, 1)
 	require.NoError(t, err)
