@@ -293,22 +293,24 @@ func (s *Server) accessAsOf(w http.ResponseWriter, r *http.Request) error {
 }
 
 // actorOf reads the actor of a path: "account:<uuid>", "organization:<uuid>",
-// "device:<uuid>", "system:<component>", or a bare UUID for an account.
+// "device:<uuid>", "system:<component>", any other "<kind>:<id>" that events name,
+// or a bare UUID for an account.
 func actorOf(raw string) (string, error) {
 	if id, err := uuid.Parse(raw); err == nil {
 		return es.ActorOf(es.ActorAccount, id.String()), nil
 	}
 	kind, rest, ok := strings.Cut(raw, ":")
+	valid := ok && rest != "" && kind != "" && strings.Trim(kind, "abcdefghijklmnopqrstuvwxyz") == ""
 	switch {
-	case !ok || rest == "":
-	case kind == es.ActorSystem:
-		return raw, nil
+	case !valid:
 	case kind == es.ActorAccount || kind == es.ActorOrganization || kind == es.ActorDevice:
 		if id, err := uuid.Parse(rest); err == nil {
 			return es.ActorOf(kind, id.String()), nil
 		}
+	default:
+		return raw, nil
 	}
-	return "", domain.Errorf(domain.EInvalid, "the actor is account:<id>, organization:<id>, device:<lock id>, system:<component> or an account id")
+	return "", domain.Errorf(domain.EInvalid, "the actor is account:<id>, organization:<id>, device:<lock id>, system:<component> (any kind:id an event names) or an account id")
 }
 
 func (s *Server) actorChanges(w http.ResponseWriter, r *http.Request) error {

@@ -207,6 +207,8 @@ func TestAuditJourney(t *testing.T) {
 	require.Len(t, next.Body["items"], len(all)-2)
 	require.Equal(t, "forbidden", bert.do("GET", "/v1/audit/actors/"+annaID+"/changes", nil).code(), "another account's changes")
 	require.Equal(t, "invalid_input", auditor.do("GET", "/v1/audit/actors/someone/changes", nil).code())
+	require.Equal(t, "invalid_input", auditor.do("GET", "/v1/audit/actors/account:someone/changes", nil).code())
+	expect(t, auditor.do("GET", "/v1/audit/actors/signup:x/changes", nil), 200) // a kind of actor the audit API does not know yet
 
 	// H2: the whole history in order, paged; password hashes never shown.
 	history := auditEvents(t, auditor, "")
