@@ -59,8 +59,10 @@ type AccessFailure struct {
 	Message   string    `json:"message"`
 }
 
-func accMember(org, acc uuid.UUID) []byte { return key(orgAccess, "member", org.String(), acc.String()) }
-func accWide(org, l uuid.UUID) []byte     { return key(orgAccess, "wide", org.String(), l.String()) }
+func accMember(org, acc uuid.UUID) []byte {
+	return key(orgAccess, "member", org.String(), acc.String())
+}
+func accWide(org, l uuid.UUID) []byte { return key(orgAccess, "wide", org.String(), l.String()) }
 func accFailed(org, l, acc uuid.UUID) []byte {
 	return key(orgAccess, "failed", org.String(), l.String(), acc.String())
 }

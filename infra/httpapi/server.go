@@ -88,6 +88,8 @@ type Config struct {
 	// Buildings and BuildingQueries serve building management (L13).
 	Buildings       *commands.Buildings
 	BuildingQueries *projections.BuildingQueries
+	// Webhooks serves the webhook routes (W1); without it they answer not found.
+	Webhooks Webhooks
 	// AccountAdmin, Credentials and Emails serve accounts managed by organizations
 	// and the operator, welcome letters, password recovery and sessions (A3–A6, A8).
 	AccountAdmin *commands.AccountAdmin
@@ -95,8 +97,6 @@ type Config struct {
 	Emails       commands.EmailIndex
 	// TrustedProxies are the peers whose X-Forwarded-For names the client (A7).
 	TrustedProxies []netip.Prefix
-	// Webhooks serves the webhook routes (W1); without it they answer not found.
-	Webhooks Webhooks
 	// WaitTimeout bounds a command's wait for the read models; 5 s when zero.
 	WaitTimeout time.Duration
 	AuditConfig // the audit API (H2, H3)
@@ -336,11 +336,11 @@ func (s *Server) routes() {
 	s.lockRoutes()
 	s.keyRoutes()
 	s.deviceRoutes()
+	s.accountManageRoutes()
 	s.auditRoutes()
+	s.buildingRoutes()
 	s.webhookRoutes()
 	s.organizationRoutes()
-	s.accountManageRoutes()
-	s.buildingRoutes()
 	if s.DevClock != nil {
 		s.handle(http.MethodPost, "/v1/dev/clock", public, s.advanceClock)
 	}
