@@ -110,27 +110,8 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
 // accountCommand runs a command on the account in the path, waits for the read
 // models and answers with the account.
 func (s *Server) accountCommand(w http.ResponseWriter, r *http.Request, body any, run func(id uuid.UUID, m commands.Meta) (commands.Result, error)) error {
-	id, err := pathID(r, "account_id")
+	id, err := s.runOn(w, r, "account_id", body, run)
 	if err != nil {
-		return err
-	}
-	if body == nil {
-		err = noBody(r)
-	} else {
-		err = decode(w, r, body)
-	}
-	if err != nil {
-		return err
-	}
-	m, err := meta(r)
-	if err != nil {
-		return err
-	}
-	res, err := run(id, m)
-	if err != nil {
-		return err
-	}
-	if err := s.settle(r, res); err != nil {
 		return err
 	}
 	return s.respondAccount(w, r, id, http.StatusOK)

@@ -182,13 +182,14 @@ func (s *Server) getLock(w http.ResponseWriter, r *http.Request) error {
 	return s.respondLock(w, r, id, http.StatusOK, "")
 }
 
-// onLock runs a command on the lock named in the path: it decodes body (nil for
-// none), runs the command with the request's metadata, waits for the read models
-// and answers with status and the lock as the caller now sees it (204: no body).
-func (s *Server) onLock(w http.ResponseWriter, r *http.Request, body any, status int, run func(id uuid.UUID, m commands.Meta) (commands.Result, error)) error {
-	id, err := pathID(r, "lock")
+// runOn runs a command on the resource named by the path variable: it decodes body
+// (nil: the request takes none), runs the command with the request's metadata and
+// waits until the read models include it (read-your-writes). It returns the
+// resource's id, for the answer.
+func (s *Server) runOn(w http.ResponseWriter, r *http.Request, pathVar string, body any, run func(id uuid.UUID, m commands.Meta) (commands.Result, error)) (uuid.UUID, error) {
+	id, err := pathID(r, pathVar)
 	if err != nil {
-		return err
+		return uuid.Nil, err
 	}
 	if body == nil {
 		err = noBody(r)
@@ -196,17 +197,24 @@ func (s *Server) onLock(w http.ResponseWriter, r *http.Request, body any, status
 		err = decode(w, r, body)
 	}
 	if err != nil {
-		return err
+		return uuid.Nil, err
 	}
 	m, err := meta(r)
 	if err != nil {
-		return err
+		return uuid.Nil, err
 	}
 	res, err := run(id, m)
 	if err != nil {
-		return err
+		return uuid.Nil, err
 	}
-	if err := s.settle(r, res); err != nil {
+	return id, s.settle(r, res)
+}
+
+// onLock runs a command on the lock in the path and answers with status and the
+// lock as the caller now sees it (204: no body).
+func (s *Server) onLock(w http.ResponseWriter, r *http.Request, body any, status int, run func(id uuid.UUID, m commands.Meta) (commands.Result, error)) error {
+	id, err := s.runOn(w, r, "lock", body, run)
+	if err != nil {
 		return err
 	}
 	if status == http.StatusNoContent {

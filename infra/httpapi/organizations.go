@@ -63,27 +63,8 @@ func (s *Server) respondOrganization(w http.ResponseWriter, r *http.Request, id 
 
 // orgCommand runs a command on the organization in the path and answers with it.
 func (s *Server) orgCommand(w http.ResponseWriter, r *http.Request, body any, status int, run func(org uuid.UUID, m commands.Meta) (commands.Result, error)) error {
-	org, err := pathID(r, "org_id")
+	org, err := s.runOn(w, r, "org_id", body, run)
 	if err != nil {
-		return err
-	}
-	if body == nil {
-		err = noBody(r)
-	} else {
-		err = decode(w, r, body)
-	}
-	if err != nil {
-		return err
-	}
-	m, err := meta(r)
-	if err != nil {
-		return err
-	}
-	res, err := run(org, m)
-	if err != nil {
-		return err
-	}
-	if err := s.settle(r, res); err != nil {
 		return err
 	}
 	if status == http.StatusNoContent {
