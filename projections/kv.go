@@ -70,7 +70,19 @@ func getJSON(b Batch, k []byte, v any) (bool, error) {
 	return true, json.Unmarshal(raw, v)
 }
 
+// lazySetter is implemented by batches that encode a value only when they must: a
+// replay's write-back buffer keeps the last write to each key, so a row rewritten
+// by every event of a long stream is encoded once.
+type lazySetter interface {
+	SetJSON(key []byte, v any) error
+}
+
+// setJSON writes v as JSON at k. v must not change after the call: a lazy batch
+// may encode it later.
 func setJSON(b Batch, k []byte, v any) error {
+	if l, ok := b.(lazySetter); ok {
+		return l.SetJSON(k, v)
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return err

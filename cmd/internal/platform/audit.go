@@ -3,6 +3,7 @@ package platform
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -329,7 +330,20 @@ type overlayKV struct {
 
 type overlayValue struct {
 	v   []byte
+	obj any // a value to encode as JSON when it is read or flushed (see SetJSON)
 	del bool
+}
+
+// bytes returns the value's encoding, encoding it now if it is still an object.
+func (e *overlayValue) bytes() ([]byte, error) {
+	if e.obj != nil {
+		raw, err := json.Marshal(e.obj)
+		if err != nil {
+			return nil, err
+		}
+		e.v, e.obj = raw, nil
+	}
+	return e.v, nil
 }
 
 // Get implements projections.KV.
@@ -338,7 +352,9 @@ func (k *overlayKV) Get(ctx context.Context, key []byte) ([]byte, error) {
 		if e.del {
 			return nil, nil
 		}
-		return e.v, nil
+		raw, err := e.bytes()
+		k.pending[string(key)] = e
+		return raw, err
 	}
 	return k.store.Get(ctx, key)
 }
@@ -376,8 +392,10 @@ func (k *overlayKV) flush() error {
 			var err error
 			if e.del {
 				err = del([]byte(key))
+			} else if raw, encErr := e.bytes(); encErr != nil {
+				err = encErr
 			} else {
-				err = set([]byte(key), e.v)
+				err = set([]byte(key), raw)
 			}
 			if err != nil {
 				return err
@@ -398,6 +416,13 @@ func (b overlayBatch) Get(key []byte) ([]byte, error) { return b.k.Get(b.k.ctx, 
 // Set buffers a write; the last one to a key wins.
 func (b overlayBatch) Set(key, value []byte) error {
 	b.k.pending[string(key)] = overlayValue{v: value}
+	return nil
+}
+
+// SetJSON buffers a value to encode only if it is read or is still the last write
+// to its key when the buffer is flushed.
+func (b overlayBatch) SetJSON(key []byte, v any) error {
+	b.k.pending[string(key)] = overlayValue{obj: v}
 	return nil
 }
 
