@@ -57,16 +57,18 @@ type Caller struct {
 // AccountInfo is what those who manage an account, and the account itself, see of
 // it (A5).
 type AccountInfo struct {
-	ID             uuid.UUID
-	Username       string
-	Email          string
-	Roles          []account.Role
-	CreatedBy      uuid.UUID
-	OrganizationID uuid.UUID
-	Shared         bool
-	Activated      bool
-	LockedUntil    time.Time // zero when not locked now
-	RegisteredAt   time.Time
+	ID       uuid.UUID
+	Username string
+	Email    string
+	Roles    []account.Role
+	// AuditOrganizations are the organizations the account audits.
+	AuditOrganizations []uuid.UUID
+	CreatedBy          uuid.UUID
+	OrganizationID     uuid.UUID
+	Shared             bool
+	Activated          bool
+	LockedUntil        time.Time // zero when not locked now
+	RegisteredAt       time.Time
 }
 
 // manages reports whether by may manage target (a loaded account): the operator,
@@ -111,7 +113,7 @@ func (h *AccountAdmin) load(ctx context.Context, by Caller, id uuid.UUID, self b
 			return account.ErrNotFound
 		}
 		now := h.accounts.clock.Now()
-		info = AccountInfo{ID: a.ID(), Username: a.Username(), Email: a.Email(), Roles: a.Roles(), CreatedBy: a.CreatedBy(),
+		info = AccountInfo{ID: a.ID(), Username: a.Username(), Email: a.Email(), Roles: a.Roles(), AuditOrganizations: a.AuditOrganizations(), CreatedBy: a.CreatedBy(),
 			OrganizationID: a.OrganizationID(), Shared: a.Shared(), Activated: a.Activated(), RegisteredAt: a.RegisteredAt()}
 		if a.Locked(now) {
 			info.LockedUntil = a.LockedUntil()

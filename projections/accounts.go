@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,13 +15,16 @@ import (
 
 // AccountRow is the read model of an account. It never holds the password hash.
 type AccountRow struct {
-	ID           uuid.UUID      `json:"id"`
-	Username     string         `json:"username"`
-	Email        string         `json:"email"`
-	Roles        []account.Role `json:"roles,omitempty"`
-	CreatedBy    *uuid.UUID     `json:"created_by,omitempty"`
-	RegisteredAt time.Time      `json:"registered_at"`
-	LockedUntil  *time.Time     `json:"locked_until,omitempty"`
+	ID       uuid.UUID      `json:"id"`
+	Username string         `json:"username"`
+	Email    string         `json:"email"`
+	Roles    []account.Role `json:"roles,omitempty"`
+	// AuditOrganizations are the organizations the account audits (an auditor
+	// for one organization); a platform-wide auditor has the role auditor.
+	AuditOrganizations []uuid.UUID `json:"audit_organizations,omitempty"`
+	CreatedBy          *uuid.UUID  `json:"created_by,omitempty"`
+	RegisteredAt       time.Time   `json:"registered_at"`
+	LockedUntil        *time.Time  `json:"locked_until,omitempty"`
 	// Reachable is true once the username is reserved for this account: an account
 	// whose reservation lost a race has no username and no login.
 	Reachable bool `json:"reachable"`
@@ -105,6 +109,22 @@ func (p *AccountViews) Handle(ctx context.Context, env es.Envelope) error {
 			return updateAccount(b, id, func(r *AccountRow) { u := e.Until; r.LockedUntil = &u })
 		case account.Unlocked:
 			return updateAccount(b, id, func(r *AccountRow) { r.LockedUntil = nil })
+		case account.AuditorAppointed:
+			return updateAccount(b, id, func(r *AccountRow) {
+				if e.OrganizationID == uuid.Nil {
+					r.Roles = append(r.Roles, account.RoleAuditor)
+				} else {
+					r.AuditOrganizations = append(r.AuditOrganizations, e.OrganizationID)
+				}
+			})
+		case account.AuditorDismissed:
+			return updateAccount(b, id, func(r *AccountRow) {
+				if e.OrganizationID == uuid.Nil {
+					r.Roles = slices.DeleteFunc(r.Roles, func(x account.Role) bool { return x == account.RoleAuditor })
+				} else {
+					r.AuditOrganizations = slices.DeleteFunc(r.AuditOrganizations, func(x uuid.UUID) bool { return x == e.OrganizationID })
+				}
+			})
 		case account.SessionStarted:
 			if err := b.Set(sessionIDKey(e.SessionID), []byte(e.TokenDigest)); err != nil {
 				return err

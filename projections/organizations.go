@@ -41,6 +41,11 @@ type SharedLockRow struct {
 	LockID     uuid.UUID `json:"lock_id"`
 	Quota      int       `json:"quota,omitempty"`
 	AccessMode string    `json:"access_mode"`
+	// SharedAt and SharedRevision tell when the organization got its key: the
+	// moment, and the lock stream's revision of that event. An auditor of the
+	// organization sees the lock's history from there on.
+	SharedAt       time.Time `json:"shared_at"`
+	SharedRevision uint64    `json:"shared_revision"`
 }
 
 // AccessRequestRow is a member's request for a key to a shared lock (O5).
@@ -63,7 +68,7 @@ type OrganizationViews struct{ kv KV }
 // NewOrganizationViews returns the projection.
 func NewOrganizationViews(kv KV) *OrganizationViews { return &OrganizationViews{kv: kv} }
 
-const orgViews = "organization_views_v1"
+const orgViews = "organization_views_v2"
 
 // Name implements Projection.
 func (*OrganizationViews) Name() string { return orgViews }
@@ -102,7 +107,7 @@ func (p *OrganizationViews) Handle(ctx context.Context, env es.Envelope) error {
 			return err
 		}
 		if es.Category(env.Stream) == lock.Category {
-			return p.applyLock(b, id, env.Event)
+			return p.applyLock(b, id, env)
 		}
 		return p.applyOrg(b, id, env.Event)
 	})
@@ -112,10 +117,11 @@ func (p *OrganizationViews) Handle(ctx context.Context, env es.Envelope) error {
 	return nil
 }
 
-func (p *OrganizationViews) applyLock(b Batch, lockID uuid.UUID, e es.Event) error {
-	switch e := e.(type) {
+func (p *OrganizationViews) applyLock(b Batch, lockID uuid.UUID, env es.Envelope) error {
+	switch e := env.Event.(type) {
 	case lock.OrganizationKeyIssued:
-		row := SharedLockRow{LockID: lockID, Quota: e.Quota, AccessMode: organization.AccessOnRequest}
+		row := SharedLockRow{LockID: lockID, Quota: e.Quota, AccessMode: organization.AccessOnRequest,
+			SharedAt: e.IssuedAt, SharedRevision: env.Revision}
 		if _, err := getJSON(b, sharedKey(e.OrganizationID, lockID), &row); err != nil {
 			return err
 		}

@@ -41,6 +41,7 @@ type Account struct {
 	lockedUntil  time.Time // zero when never locked; may lie in the past
 	sessions     map[uuid.UUID]Session
 	grants       map[uuid.UUID]bool // redemptions of organization-management codes (O6)
+	auditOrgs    []uuid.UUID        // organizations the account audits, in order of appointment
 
 	buildingsSince time.Time // when building management was switched on (L13); zero while off
 
@@ -257,7 +258,9 @@ func (a *Account) apply(e es.Event) {
 	case SessionEnded:
 		delete(a.sessions, e.SessionID)
 	default:
-		a.applyCredentials(e)
+		if !a.applyAudit(e) {
+			a.applyCredentials(e)
+		}
 	}
 }
 

@@ -122,4 +122,5 @@ func RegisterEvents(r *es.Registry) {
 	registerManagementEvents(r)
 	registerBuildingEvents(r)
 	registerCredentialEvents(r)
+	registerAuditEvents(r)
 }

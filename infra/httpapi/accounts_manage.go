@@ -53,23 +53,28 @@ func (s *Server) accountManageRoutes() {
 // accountView is the Account of the API: what the account itself and those who
 // manage it see (A5). It never holds a password hash.
 type accountView struct {
-	ID             uuid.UUID  `json:"id"`
-	Username       string     `json:"username"`
-	Email          string     `json:"email"`
-	Roles          []string   `json:"roles"`
-	CreatedBy      *uuid.UUID `json:"created_by"`
-	OrganizationID *uuid.UUID `json:"organization_id"`
-	Shared         bool       `json:"shared"`
-	Activated      bool       `json:"activated"`
-	LockedUntil    *time.Time `json:"locked_until"`
-	RegisteredAt   time.Time  `json:"registered_at"`
+	ID       uuid.UUID `json:"id"`
+	Username string    `json:"username"`
+	Email    string    `json:"email"`
+	Roles    []string  `json:"roles"`
+	// AuditOrganizations are the organizations the account audits.
+	AuditOrganizations []uuid.UUID `json:"audit_organizations"`
+	CreatedBy          *uuid.UUID  `json:"created_by"`
+	OrganizationID     *uuid.UUID  `json:"organization_id"`
+	Shared             bool        `json:"shared"`
+	Activated          bool        `json:"activated"`
+	LockedUntil        *time.Time  `json:"locked_until"`
+	RegisteredAt       time.Time   `json:"registered_at"`
 }
 
 func viewAccount(a commands.AccountInfo) accountView {
-	v := accountView{ID: a.ID, Username: a.Username, Email: a.Email, Roles: []string{}, Shared: a.Shared,
+	v := accountView{ID: a.ID, Username: a.Username, Email: a.Email, Roles: []string{}, AuditOrganizations: a.AuditOrganizations, Shared: a.Shared,
 		Activated: a.Activated, RegisteredAt: a.RegisteredAt.UTC()}
 	for _, r := range a.Roles {
 		v.Roles = append(v.Roles, string(r))
+	}
+	if v.AuditOrganizations == nil {
+		v.AuditOrganizations = []uuid.UUID{}
 	}
 	if a.CreatedBy != uuid.Nil {
 		v.CreatedBy = &a.CreatedBy

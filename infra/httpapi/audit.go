@@ -33,12 +33,10 @@ type AuditConfig struct {
 //   - platform-wide (PlatformScope): an account with the role auditor or operator
 //     reads everything;
 //   - an owner (OwnerScope): any other account reads its own locks' history, from
-//     the moment it registered them, and its own changes.
-//
-// An auditor limited to one organization (issue 4) is one more implementation:
-// Global false, Stream and Lock for the locks its organization manages, Actor for
-// its members and the organization itself; AuditConfig.AuditScopes picks it for
-// such an account.
+//     the moment it registered them, and its own changes;
+//   - an auditor of an organization (OrganizationScope): the locks the
+//     organization holds a key to, from then on, its own and its members'
+//     streams, and their changes — together with its own locks (unionScope).
 type AuditScope interface {
 	// Global reports whether the caller may read the whole log without naming a
 	// stream.
@@ -143,12 +141,21 @@ func (o OwnerScope) Actor(_ context.Context, actor string) error {
 }
 
 // DefaultAuditScope is the scope of p today: platform-wide for the roles auditor
-// and operator, the owner's scope for every other account.
+// and operator; for every other account its own locks and changes, and what the
+// organizations it audits let it see.
 func DefaultAuditScope(_ context.Context, s *Server, p Principal) (AuditScope, error) {
 	if p.HasRole(string(acct.RoleAuditor)) || p.HasRole(string(acct.RoleOperator)) {
 		return PlatformScope{}, nil
 	}
-	return OwnerScope{Account: p.AccountID, Queries: s.Queries, Audit: s.Audit}, nil
+	own := OwnerScope{Account: p.AccountID, Queries: s.Queries, Audit: s.Audit}
+	if len(p.AuditOrganizations) == 0 || s.Orgs == nil {
+		return own, nil
+	}
+	u := unionScope{own}
+	for _, org := range p.AuditOrganizations {
+		u = append(u, OrganizationScope{Organization: org, Orgs: s.Orgs, Queries: s.Queries, Audit: s.Audit})
+	}
+	return u, nil
 }
 
 func (s *Server) auditScope(r *http.Request) (AuditScope, error) {
@@ -275,7 +282,7 @@ func (s *Server) accessAsOf(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if at.Before(bound.From) {
-		return domain.Errorf(domain.EForbidden, "you may see this lock's past from %s on, when you registered it", bound.From.UTC().Format(time.RFC3339))
+		return domain.Errorf(domain.EForbidden, "you may see this lock's past from %s on: from when you registered it, or when the organization you audit got its key", bound.From.UTC().Format(time.RFC3339))
 	}
 	ans, err := s.AsOf.At(r.Context(), id, at, audit.KeyQuery{MinTenure: bound.MinTenure, After: after, Limit: limit})
 	if err != nil {

@@ -32,6 +32,8 @@ type Principal struct {
 	// Network is set, without an account, for a request let in by one of the
 	// organization's trusted networks (A7): it may only read as a member.
 	Network uuid.UUID
+	// AuditOrganizations are the organizations the account audits (SPEC Actors).
+	AuditOrganizations []uuid.UUID
 }
 
 // HasRole reports whether the principal has role.
@@ -338,6 +340,7 @@ func (s *Server) routes() {
 	s.deviceRoutes()
 	s.accountManageRoutes()
 	s.auditRoutes()
+	s.auditorRoutes()
 	s.buildingRoutes()
 	s.webhookRoutes()
 	s.organizationRoutes()

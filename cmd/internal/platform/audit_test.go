@@ -11,22 +11,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"sleutel/cmd/internal/platform"
-	"sleutel/commands"
-	"sleutel/domain/account"
 	"sleutel/domain/es"
 	"sleutel/infra/readstore"
 )
 
-// newAuditor creates an account with the platform-wide audit role (there is no
-// API for it yet: the operator's tooling will make them) and logs it in.
+// newAuditor signs up an account, has the operator appoint it platform-wide
+// auditor (PUT /v1/auditors/{id}) and returns it logged in.
 func newAuditor(t *testing.T, m *platform.Main, username string) *client {
 	t.Helper()
-	_, err := m.Accounts.CreateAccount(t.Context(), commands.Meta{Actor: es.ActorOf(es.ActorSystem, "test")},
-		commands.SignUp{Username: username, Email: username + "@example.org", Password: "correct horse battery"},
-		[]account.Role{account.RoleAuditor}, uuid.Nil)
-	require.NoError(t, err)
+	op := newClient(t, m.URL())
+	op.login("operator", "operator-password-1")
 	c := newClient(t, m.URL())
-	c.login(username, "correct horse battery")
+	id := c.signUp(username)
+	expect(t, op.do("PUT", "/v1/auditors/"+id, nil), 204)
 	return c
 }
 

@@ -271,6 +271,11 @@ func exerciseOrganizations(t *testing.T, m *platform.Main, client func() *client
 	r2 := expect(t, mem.do("POST", base+"/locks/"+lock+"/access-requests", nil), 201).str("id")
 	expect(t, mgr.do("POST", base+"/access-requests/"+r2+"/approval", nil), 200)
 	expect(t, admin.do("PUT", base+"/locks/"+lock+"/access", map[string]string{"mode": "organization_wide"}), 200)
+	expect(t, admin.do("PUT", base+"/auditors/"+mgrID, nil), 204)
+	expect(t, mgr.do("GET", "/v1/audit/events?stream=lock-"+lock, nil), 200)
+	expect(t, admin.do("DELETE", base+"/auditors/"+mgrID, nil), 204)
+	expect(t, op.do("PUT", "/v1/auditors/"+mgrID, nil), 204)
+	expect(t, op.do("DELETE", "/v1/auditors/"+mgrID, nil), 204)
 	expect(t, owner.do("DELETE", "/v1/locks/"+lock+"/organization-keys/"+org, nil), 204)
 	expect(t, admin.do("DELETE", base+"/members/"+mgrID, nil), 204)
 }

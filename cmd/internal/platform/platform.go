@@ -97,7 +97,7 @@ type Main struct {
 
 // readModels are the projections a command waits for before it answers
 // (read-your-writes).
-var readModels = []string{"lock_views_v1", "lock_log_v1", "account_views_v1", "account_index_v1", "organization_views_v1", "buildings_v1"}
+var readModels = []string{"lock_views_v1", "lock_log_v1", "account_views_v1", "account_index_v1", "organization_views_v2", "buildings_v1"}
 
 // Registry returns the registry of every event type Sleutel stores.
 func Registry() *es.Registry {
@@ -342,7 +342,7 @@ func (s sessions) Authenticate(ctx context.Context, token string) (httpapi.Princ
 	if err != nil {
 		return httpapi.Principal{}, err
 	}
-	p := httpapi.Principal{AccountID: acc.ID, SessionID: sess.SessionID}
+	p := httpapi.Principal{AccountID: acc.ID, SessionID: sess.SessionID, AuditOrganizations: acc.AuditOrganizations}
 	for _, r := range acc.Roles {
 		p.Roles = append(p.Roles, string(r))
 	}
