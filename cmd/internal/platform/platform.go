@@ -95,6 +95,10 @@ type Main struct {
 	closers  []func() error
 }
 
+// retiredProjections are projections replaced by a new version: their rows and
+// checkpoints are dropped at start (the new version rebuilds from position zero).
+var retiredProjections = []string{"organization_views_v1"}
+
 // readModels are the projections a command waits for before it answers
 // (read-your-writes).
 var readModels = []string{"lock_views_v1", "lock_log_v1", "account_views_v1", "account_index_v1", "organization_views_v2", "buildings_v1"}
@@ -139,6 +143,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.closers = append(m.closers, m.Read.Close)
+	if err := m.Read.Retire(ctx, retiredProjections...); err != nil {
+		return err
+	}
 
 	keyring, err := openKeyring(m.DataDir)
 	if err != nil {
