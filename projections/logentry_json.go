@@ -10,7 +10,12 @@ import (
 // lock log writes one entry per event, and a replay writes a million of them.
 // TestLogEntryJSON holds it equal to encoding/json's output.
 func (e LogEntry) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 192+len(e.Details))
+	return e.appendJSON(make([]byte, 0, 192+len(e.Details)))
+}
+
+// appendJSON appends what json.Marshal(e) returns: already compact and
+// HTML-escaped, so AppendJSON may skip encoding/json's pass over it.
+func (e LogEntry) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"position":`...)
 	b = appendJSONString(b, e.Position.String())
 	b = append(b, `,"type":`...)

@@ -23,12 +23,50 @@ func TestLogEntryJSON(t *testing.T) {
 		{Position: es.Position{Commit: 10, Prepare: 30}, Type: "report.recorded", OccurredAt: at, RecordedAt: at, Details: json.RawMessage(`{ "spaced" : "a <b> & c", "é":"ü" }`)},
 		{Position: es.Pos(1), Type: "x", Actor: "weird \"actor\" \\ <&> \u2028 \x01 \xff é", Details: nil},
 	} {
-		got, err := json.Marshal(e)
-		require.NoError(t, err)
-		want, err := json.Marshal(plainEntry(e))
-		require.NoError(t, err)
-		require.Equal(t, string(want), string(got))
+		requireLogEntryJSON(t, e)
 	}
+}
+
+// requireLogEntryJSON checks every way a log entry is encoded against
+// encoding/json's output for the same struct without methods.
+func requireLogEntryJSON(t *testing.T, e LogEntry) {
+	t.Helper()
+	want, err := json.Marshal(plainEntry(e))
+	require.NoError(t, err)
+	got, err := json.Marshal(e)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got))
+	got, err = e.MarshalJSON()
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got), "MarshalJSON as is (AppendJSON skips encoding/json's compaction)")
+	got, err = AppendJSON([]byte("prefix"), &e)
+	require.NoError(t, err)
+	require.Equal(t, "prefix"+string(want), string(got))
+}
+
+// FuzzLogEntryJSON holds LogEntry's encoder to encoding/json for any actor, type
+// and valid JSON details (a stored payload is always valid JSON).
+func FuzzLogEntryJSON(f *testing.F) {
+	f.Add("account:x", "lock.key_issued", `{"a":1,"b":[true,null,"x"]}`, int64(0), true)
+	f.Add("weird \"actor\" <&>", "report.recorded", `{ "spaced" : "a <b> & c", "é":"ü\u2028" }`, int64(1e18), false)
+	f.Add("", "x", ``, int64(-1), false)
+	f.Add("\xff", "\u2029", `"\ud800"`, int64(5), true)
+	f.Fuzz(func(t *testing.T, actor, typ, details string, nanos int64, withKey bool) {
+		if details != "" && !json.Valid([]byte(details)) {
+			t.Skip()
+		}
+		at := time.Unix(0, nanos).UTC()
+		e := LogEntry{Position: es.Position{Commit: uint64(nanos), Prepare: uint64(len(actor))}, Type: typ, OccurredAt: at,
+			RecordedAt: at.Add(time.Duration(len(details))), Actor: actor}
+		if details != "" { // empty but not nil is no JSON at all: encoding/json refuses it
+			e.Details = json.RawMessage(details)
+		}
+		if withKey {
+			k := uuid.NewSHA1(uuid.NameSpaceOID, []byte(actor))
+			e.KeyID = &k
+		}
+		requireLogEntryJSON(t, e)
+	})
 }
 
 func FuzzAppendJSONString(f *testing.F) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -47,8 +48,14 @@ func runBench(ctx context.Context, args []string) error {
 		fs.IntVar(&cfg.samples, "samples", cfg.samples, "as_of questions timed")
 		fs.StringVar(&cfg.dir, "dir", "", "where to create the temporary store (default: the system temp dir)")
 		fs.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of each measurement to PREFIX.<name>.pprof")
+		only := fs.String("only", "", "run only these measurements, comma-separated: verify, replay, as_of, export (read_all always runs)")
+		fs.StringVar(&cfg.history, "history", "", "keep the generated history in DIR, and reuse it if DIR already holds one (the other flags that shape it are then ignored)")
+		fs.IntVar(&cfg.replays, "replays", 1, "how many times to measure replay")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
+		}
+		if *only != "" {
+			cfg.only = strings.Split(*only, ",")
 		}
 		cfg.log = os.Stderr
 		return benchAudit(ctx, os.Stdout, cfg)

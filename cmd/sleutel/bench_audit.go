@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +42,24 @@ type auditBenchConfig struct {
 	dir       string
 	log       io.Writer // progress lines; nil for none
 	profile   string    // write a CPU profile of each measurement to PREFIX.<name>.pprof
+	only      []string  // the measurements to run (after generate); all when empty
+	history   string    // keep the generated history here, and reuse it when it is already there
+	replays   int       // how many times replay is measured (one line each); 1 when 0
+}
+
+// runs reports whether the measurement name was asked for.
+func (cfg auditBenchConfig) runs(name string) bool {
+	return len(cfg.only) == 0 || slices.Contains(cfg.only, name)
+}
+
+// hotLockFile is where a kept history records its hot lock, for as_of.
+const hotLockFile = "hot-lock.json"
+
+type hotLockRecord struct {
+	ID     uuid.UUID `json:"id"`
+	Events int       `json:"events"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
 }
 
 var defaultAuditBench = auditBenchConfig{events: 1_000_000, locks: 8_000, hotKeys: lock.MaxActiveKeys, hotEvents: 20_000, samples: 2_000}
@@ -62,24 +82,52 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 
 	clock := &simClock{}
 	clock.set(time.Date(2025, 1, 6, 7, 0, 0, 0, time.UTC))
-	s, err := pebblestore.Open(filepath.Join(base, "events"), pebblestore.Options{Now: clock.now})
+	events := filepath.Join(base, "events")
+	reuse := false
+	if cfg.history != "" {
+		events = filepath.Join(cfg.history, "events")
+		_, err := os.Stat(filepath.Join(cfg.history, hotLockFile))
+		reuse = err == nil
+	}
+	s, err := pebblestore.Open(events, pebblestore.Options{Now: clock.now})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	progress("building %d events through the aggregates (%d locks, a hot lock with %d keys and %d events)", cfg.events, cfg.locks, cfg.hotKeys, cfg.hotEvents)
-	start := time.Now()
-	g := newAuditGen(s, clock, cfg)
-	hot, err := g.run(ctx)
-	if err != nil {
-		return fmt.Errorf("generate: %w", err)
+	var hot *genLock
+	if reuse {
+		raw, err := os.ReadFile(filepath.Join(cfg.history, hotLockFile))
+		if err != nil {
+			return err
+		}
+		var rec hotLockRecord
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return fmt.Errorf("%s: %w", hotLockFile, err)
+		}
+		hot = &genLock{id: rec.ID, events: rec.Events, first: rec.First, last: rec.Last}
+		progress("reusing the history in %s", events)
+	} else {
+		progress("building %d events through the aggregates (%d locks, a hot lock with %d keys and %d events)", cfg.events, cfg.locks, cfg.hotKeys, cfg.hotEvents)
+		start := time.Now()
+		g := newAuditGen(s, clock, cfg)
+		if hot, err = g.run(ctx); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		el := time.Since(start).Seconds()
+		if err := emit(w, result{Name: "generate", EventsPerS: round(float64(g.written.Load()) / el), Events: int(g.written.Load()), Seconds: round(el),
+			Note: fmt.Sprintf("%d locks, %d accounts; through lock, code, account and report aggregates; appended in group commits", g.lockCount, len(g.accounts))}); err != nil {
+			return err
+		}
+		if cfg.history != "" {
+			raw, err := json.Marshal(hotLockRecord{ID: hot.id, Events: hot.events, First: hot.first, Last: hot.last})
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(cfg.history, hotLockFile), raw, 0o644); err != nil {
+				return err
+			}
+		}
 	}
-	el := time.Since(start).Seconds()
-	if err := emit(w, result{Name: "generate", EventsPerS: round(float64(g.written.Load()) / el), Events: int(g.written.Load()), Seconds: round(el),
-		Note: fmt.Sprintf("%d locks, %d accounts; through lock, code, account and report aggregates; appended in group commits", g.lockCount, len(g.accounts))}); err != nil {
-		return err
-	}
-
 	// Baseline: reading the whole log, decoding every record.
 	readAllRate, n, err := timeReadAll(ctx, s)
 	if err != nil {
@@ -88,67 +136,93 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 	if err := emit(w, result{Name: "read_all", EventsPerS: round(readAllRate), Events: n, Note: "baseline: the store's ReadAll over the whole log, 4,096 a page"}); err != nil {
 		return err
 	}
+	if cfg.runs("verify") {
+		if err := benchVerify(ctx, w, s, readAllRate, cfg, progress); err != nil {
+			return err
+		}
+	}
+	if cfg.runs("replay") {
+		for i := range max(cfg.replays, 1) {
+			if err := benchReplay(ctx, w, s, filepath.Join(base, fmt.Sprintf("replayed-%d", i)), readAllRate, cfg, progress); err != nil {
+				return err
+			}
+		}
+	}
+	if cfg.runs("as_of") {
+		// as_of: who could open the hot lock at random moments of its life.
+		progress("as_of on lock %s", hot.id)
+		stop := cfg.startProfile("as_of")
+		r, err := benchAsOf(ctx, s, hot, cfg.samples)
+		stop()
+		if err != nil {
+			return fmt.Errorf("as_of: %w", err)
+		}
+		if err := emit(w, r); err != nil {
+			return err
+		}
+	}
+	if cfg.runs("export") {
+		return benchExport(ctx, w, s, filepath.Join(base, "export.jsonl"), readAllRate, cfg, progress)
+	}
+	return nil
+}
 
-	// verify: every hash chain and the global order.
+// benchVerify measures the check of every hash chain and the global order.
+func benchVerify(ctx context.Context, w io.Writer, s *pebblestore.Store, readAllRate float64, cfg auditBenchConfig, progress func(string, ...any)) error {
 	progress("verify")
 	stop := cfg.startProfile("verify")
-	start = time.Now()
+	start := time.Now()
 	sum, err := verifyLog(ctx, s, 0)
 	stop()
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	el = time.Since(start).Seconds()
+	el := time.Since(start).Seconds()
 	rate := float64(sum.Events) / el
-	if err := emit(w, result{Name: "verify", EventsPerS: round(rate), RatioToReadAll: round(rate / readAllRate), Events: int(sum.Events), Seconds: round(el),
-		Note: fmt.Sprintf("%d streams; SHA-256 on %d goroutines while one reads; %s", sum.Streams, runtime.GOMAXPROCS(0), goals(goal{rate >= 1_000_000, "≥ 1,000,000 events/s"}))}); err != nil {
-		return err
-	}
+	return emit(w, result{Name: "verify", EventsPerS: round(rate), RatioToReadAll: round(rate / readAllRate), Events: int(sum.Events), Seconds: round(el),
+		Note: fmt.Sprintf("%d streams; SHA-256 on %d goroutines while one reads; %s", sum.Streams, runtime.GOMAXPROCS(0), goals(goal{rate >= 1_000_000, "≥ 1,000,000 events/s"}))})
+}
 
-	// replay: every read model from position zero, and the one-event-per-batch way for comparison.
+// benchReplay measures the replay of every read model from position zero into
+// dir, and the one-event-per-batch way for comparison.
+func benchReplay(ctx context.Context, w io.Writer, s *pebblestore.Store, dir string, readAllRate float64, cfg auditBenchConfig, progress func(string, ...any)) error {
 	progress("replay")
-	stop = cfg.startProfile("replay")
-	start = time.Now()
-	stats, err := platform.ReplayReadModels(ctx, s, filepath.Join(base, "replayed"), platform.ReplayOptions{})
+	stop := cfg.startProfile("replay")
+	start := time.Now()
+	stats, err := platform.ReplayReadModels(ctx, s, dir, platform.ReplayOptions{})
 	stop()
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	el = time.Since(start).Seconds()
-	rate = float64(stats.Events) / el
+	el := time.Since(start).Seconds()
+	rate := float64(stats.Events) / el
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
 	const singleEvents = 100_000
 	progress("replay, one event per batch on one goroutine (as platform.Replay did), over the first %d events", singleEvents)
-	single, err := replayOneByOne(ctx, s, filepath.Join(base, "replayed-single"), singleEvents)
+	single, err := replayOneByOne(ctx, s, dir+"-single", singleEvents)
 	if err != nil {
 		return fmt.Errorf("replay one by one: %w", err)
 	}
-	if err := emit(w, result{Name: "replay", EventsPerS: round(rate), RatioToReadAll: round(rate / readAllRate), Events: int(stats.Events), Seconds: round(el),
+	if err := os.RemoveAll(dir + "-single"); err != nil {
+		return err
+	}
+	return emit(w, result{Name: "replay", EventsPerS: round(rate), RatioToReadAll: round(rate / readAllRate), Events: int(stats.Events), Seconds: round(el),
 		Note: fmt.Sprintf("%d read models; one event per read-store batch on one goroutine (platform.Replay before) does %.0f events/s on the first %d; %s",
-			len(platform.ProjectionNames()), single, singleEvents, goals(goal{rate >= 300_000, "≥ 300,000 events/s"}))}); err != nil {
-		return err
-	}
+			len(platform.ProjectionNames()), single, singleEvents, goals(goal{rate >= 300_000, "≥ 300,000 events/s"}))})
+}
 
-	// as_of: who could open the hot lock at random moments of its life.
-	progress("as_of on lock %s", hot.id)
-	stop = cfg.startProfile("as_of")
-	r, err := benchAsOf(ctx, s, hot, cfg.samples)
-	stop()
-	if err != nil {
-		return fmt.Errorf("as_of: %w", err)
-	}
-	if err := emit(w, r); err != nil {
-		return err
-	}
-
-	// export: the whole log as JSON lines, to a file; then the file verified on its own.
+// benchExport measures the export of the whole log as JSON lines to a file at
+// path, then the check of that file on its own.
+func benchExport(ctx context.Context, w io.Writer, s *pebblestore.Store, path string, readAllRate float64, cfg auditBenchConfig, progress func(string, ...any)) error {
 	progress("export")
-	path := filepath.Join(base, "export.jsonl")
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	stop = cfg.startProfile("export")
-	start = time.Now()
+	stop := cfg.startProfile("export")
+	start := time.Now()
 	written, err := exportLog(ctx, s, f, audit.JSONLines, audit.Selection{}, time.Now())
 	stop()
 	if err == nil {
@@ -157,8 +231,8 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	el = time.Since(start).Seconds()
-	rate = float64(written) / el
+	el := time.Since(start).Seconds()
+	rate := float64(written) / el
 	st, _ := os.Stat(path)
 	if err := emit(w, result{Name: "export", EventsPerS: round(rate), RatioToReadAll: round(rate / readAllRate), Events: int(written), Seconds: round(el),
 		Note: fmt.Sprintf("JSON lines to a file, %.0f MB", float64(st.Size())/1e6)}); err != nil {
@@ -170,7 +244,7 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 	}
 	defer f.Close()
 	start = time.Now()
-	sum, err = audit.VerifyExport(f, 0)
+	sum, err := audit.VerifyExport(f, 0)
 	if err != nil {
 		return fmt.Errorf("verify the export: %w", err)
 	}

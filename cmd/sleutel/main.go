@@ -14,7 +14,8 @@ const usage = `usage: sleutel <command> [arguments]
 
 commands:
   audit verify|export|replay ...           for auditors: check, export and rebuild the history (sleutel audit help)
-  bench audit [--events N] [--locks N]     measure replay, verify, access-as-of and export over a built history
+  bench audit [--events N] [--locks N] [--only replay,...] [--history DIR] [--cpuprofile PREFIX]
+                                           measure replay, verify, access-as-of and export over a built history
   bench store [--duration D] [--dir DIR]   measure the embedded event store
   bench api [--duration D] [--locks N] [--clients N] [--cpuprofile PREFIX]
                                            measure the HTTP API of an in-process platform

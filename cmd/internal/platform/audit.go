@@ -3,7 +3,6 @@ package platform
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -326,6 +325,7 @@ type overlayKV struct {
 	ctx     context.Context
 	store   *readstore.Store
 	pending map[string]overlayValue
+	scratch []byte // the encoding of the row being flushed
 }
 
 type overlayValue struct {
@@ -337,7 +337,7 @@ type overlayValue struct {
 // bytes returns the value's encoding, encoding it now if it is still an object.
 func (e *overlayValue) bytes() ([]byte, error) {
 	if e.obj != nil {
-		raw, err := json.Marshal(e.obj)
+		raw, err := projections.AppendJSON(nil, e.obj)
 		if err != nil {
 			return nil, err
 		}
@@ -390,12 +390,15 @@ func (k *overlayKV) flush() error {
 		for _, key := range keys {
 			e := k.pending[key]
 			var err error
-			if e.del {
+			switch {
+			case e.del:
 				err = del([]byte(key))
-			} else if raw, encErr := e.bytes(); encErr != nil {
-				err = encErr
-			} else {
-				err = set([]byte(key), raw)
+			case e.obj != nil: // encoded into the scratch buffer: the batch copies it
+				if k.scratch, err = projections.AppendJSON(k.scratch[:0], e.obj); err == nil {
+					err = set([]byte(key), k.scratch)
+				}
+			default:
+				err = set([]byte(key), e.v)
 			}
 			if err != nil {
 				return err
