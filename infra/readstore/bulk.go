@@ -3,8 +3,14 @@ package readstore
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 )
 
 // OpenReadOnly opens an existing read store for reading only: Pebble writes
@@ -20,22 +26,46 @@ func OpenReadOnly(dir string) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// bulk is what a store opened with OpenBulk needs to build the tables it ingests.
+type bulk struct {
+	dir    string // where tables are built before Pebble links them in
+	writer sstable.WriterOptions
+	seq    atomic.Uint64
+}
+
+// ingestDir is the directory, inside a bulk store's, where Ingest builds its
+// tables; Pebble ignores it, and Close removes it.
+const ingestDir = "bulk-ingest"
+
 // OpenBulk opens (creating if needed) a read store to be filled in bulk, as a
 // replay fills a new one: without a write-ahead log, with large memtables, no
 // compression and no compactions while it fills (its tables are compacted when it
 // is next opened with Open). Nothing written is durable until FlushMemTables
 // returns; a crash before loses the lot, which a replay simply starts again.
+// Its tables have Bloom filters: Ingest adds a table at a time, often over the
+// same key ranges, and a point read then skips the tables without the key.
 func OpenBulk(dir string) (*Store, error) {
 	cache := pebble.NewCache(64 << 20)
 	defer cache.Unref()
 	opts := &pebble.Options{Cache: cache, MemTableSize: 128 << 20, MemTableStopWritesThreshold: 8, DisableWAL: true,
 		DisableAutomaticCompactions: true, L0CompactionThreshold: 1 << 20, L0StopWritesThreshold: 1 << 20, Logger: quiet{}}
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
+	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open read store %s: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	b := &bulk{dir: filepath.Join(dir, ingestDir)}
+	if err := os.RemoveAll(b.dir); err == nil {
+		err = os.Mkdir(b.dir, 0o755)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open read store %s: %w", dir, err)
+	}
+	opts.EnsureDefaults()
+	b.writer = opts.MakeWriterOptions(0, db.TableFormat())
+	return &Store{db: db, bulk: b}, nil
 }
 
 // Load applies writes as one batch, without reading back: set and del add to it,
@@ -55,6 +85,142 @@ func (s *Store) Load(ctx context.Context, fn func(set func(key, value []byte) er
 	}
 	return nil
 }
+
+// Ingest applies writes as Load does, but fn must give the keys in strictly
+// increasing order: on a store opened with OpenBulk they are written straight
+// into a table that Pebble then adds to the store whole (no batch, no memtable,
+// no flush: a replay writes a million rows several times faster). The table is
+// synced before it is added. Other stores Load the writes.
+func (s *Store) Ingest(ctx context.Context, fn func(set func(key, value []byte) error, del func(key []byte) error) error) error {
+	if s.bulk == nil {
+		return s.Load(ctx, fn)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	path := filepath.Join(s.bulk.dir, fmt.Sprintf("%06d.sst", s.bulk.seq.Add(1)))
+	f, err := createTable(path)
+	if err != nil {
+		return fmt.Errorf("read store ingest: %w", err)
+	}
+	defer os.Remove(path) // Pebble has linked it in, or it failed
+	w := sstable.NewWriter(f, s.bulk.writer)
+	n := 0
+	err = fn(func(k, v []byte) error { n++; return w.Set(k, v) }, func(k []byte) error { n++; return w.Delete(k) })
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n > 0 {
+		err = s.db.Ingest(ctx, []string{path})
+	}
+	if err != nil {
+		return fmt.Errorf("read store ingest: %w", err)
+	}
+	return nil
+}
+
+// fileWritable is where a table is built: a file written from a large buffer,
+// synced when the table is finished. Where the system allows it, the file is
+// written past the page cache (O_DIRECT): copying a replay's hundreds of megabytes
+// into the cache cost as much CPU as building the tables (481 MB/s through the
+// cache against 1.8 GB/s direct on the 2-core machine it was measured on). The
+// table's last partial block goes through the cache.
+type fileWritable struct {
+	path   string
+	f      *os.File // O_DIRECT when direct
+	direct bool
+	buf    []byte // aligned to directAlign when direct
+	n      int    // bytes in buf
+	off    int64  // bytes written to f
+}
+
+// directAlign is the alignment O_DIRECT asks of buffers, offsets and sizes (the
+// largest logical block size in use).
+const directAlign = 4096
+
+const writeBuffer = 1 << 20
+
+func createTable(path string) (*fileWritable, error) {
+	w := &fileWritable{path: path}
+	if f, err := createDirect(path); err == nil {
+		raw := make([]byte, writeBuffer+directAlign)
+		skip := int(-uintptr(unsafe.Pointer(&raw[0])) & (directAlign - 1))
+		w.f, w.direct, w.buf = f, true, raw[skip:skip+writeBuffer]
+		return w, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w.f, w.buf = f, make([]byte, writeBuffer)
+	return w, nil
+}
+
+func (w *fileWritable) Write(p []byte) error {
+	for len(p) > 0 {
+		c := copy(w.buf[w.n:], p)
+		w.n += c
+		p = p[c:]
+		if w.n == len(w.buf) {
+			if err := w.flush(w.n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flush writes the first n bytes of the buffer (a multiple of directAlign when
+// direct) and keeps the rest.
+func (w *fileWritable) flush(n int) error {
+	if n == 0 {
+		return nil
+	}
+	if _, err := w.f.WriteAt(w.buf[:n], w.off); err != nil {
+		if !w.direct {
+			return err
+		}
+		if err := w.buffered(); err != nil { // a file system that opens O_DIRECT but refuses to write so
+			return err
+		}
+		if _, err := w.f.WriteAt(w.buf[:n], w.off); err != nil {
+			return err
+		}
+	}
+	w.off += int64(n)
+	w.n = copy(w.buf, w.buf[n:w.n])
+	return nil
+}
+
+// buffered goes on through the page cache.
+func (w *fileWritable) buffered() error {
+	f, err := os.OpenFile(w.path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	w.f.Close()
+	w.f, w.direct = f, false
+	return nil
+}
+
+func (w *fileWritable) Finish() error {
+	err := w.flush(w.n &^ (directAlign - 1))
+	if err == nil && w.n > 0 {
+		err = w.buffered()
+		if err == nil {
+			err = w.flush(w.n)
+		}
+	}
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (w *fileWritable) Abort() { w.f.Close() }
 
 // FlushMemTables writes everything in memory to the directory's tables and syncs
 // them: what makes a store opened with OpenBulk durable.

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -19,7 +20,8 @@ import (
 
 // Store is a Pebble database of read models. It also keeps checkpoints.
 type Store struct {
-	db *pebble.DB
+	db   *pebble.DB
+	bulk *bulk // set by OpenBulk: how Ingest builds its tables
 }
 
 // Open opens (creating if needed) the read store in dir.
@@ -38,7 +40,13 @@ func Open(dir string) (*Store, error) {
 }
 
 // Close releases the directory.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.bulk != nil {
+		err = errors.Join(err, os.RemoveAll(s.bulk.dir))
+	}
+	return err
+}
 
 // Get implements projections.KV.
 func (s *Store) Get(ctx context.Context, key []byte) ([]byte, error) {

@@ -386,7 +386,7 @@ func (k *overlayKV) flush() error {
 		keys = append(keys, key)
 	}
 	slices.Sort(keys)
-	err := k.store.Load(k.ctx, func(set func(k, v []byte) error, del func(k []byte) error) error {
+	err := k.store.Ingest(k.ctx, func(set func(k, v []byte) error, del func(k []byte) error) error {
 		for _, key := range keys {
 			e := k.pending[key]
 			var err error
