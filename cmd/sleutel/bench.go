@@ -78,6 +78,7 @@ type result struct {
 	Events         int     `json:"events,omitempty"`
 	Ops            int     `json:"ops,omitempty"`
 	Seconds        float64 `json:"seconds,omitempty"`
+	CPUSeconds     float64 `json:"cpu_seconds,omitempty"` // user and system, every core: steadier than seconds on a shared machine
 	Note           string  `json:"note,omitempty"`
 }
 

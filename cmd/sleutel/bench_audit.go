@@ -188,13 +188,13 @@ func benchVerify(ctx context.Context, w io.Writer, s *pebblestore.Store, readAll
 func benchReplay(ctx context.Context, w io.Writer, s *pebblestore.Store, dir string, readAllRate float64, cfg auditBenchConfig, progress func(string, ...any)) error {
 	progress("replay")
 	stop := cfg.startProfile("replay")
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	stats, err := platform.ReplayReadModels(ctx, s, dir, platform.ReplayOptions{})
 	stop()
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
-	el := time.Since(start).Seconds()
+	el, cpuS := time.Since(start).Seconds(), (cpuTime() - cpu).Seconds()
 	rate := float64(stats.Events) / el
 	if err := os.RemoveAll(dir); err != nil {
 		return err
@@ -208,7 +208,7 @@ func benchReplay(ctx context.Context, w io.Writer, s *pebblestore.Store, dir str
 	if err := os.RemoveAll(dir + "-single"); err != nil {
 		return err
 	}
-	return emit(w, result{Name: "replay", EventsPerS: round(rate), RatioToReadAll: round(rate / readAllRate), Events: int(stats.Events), Seconds: round(el),
+	return emit(w, result{Name: "replay", EventsPerS: round(rate), RatioToReadAll: round(rate / readAllRate), Events: int(stats.Events), Seconds: round(el), CPUSeconds: round(cpuS),
 		Note: fmt.Sprintf("%d read models; one event per read-store batch on one goroutine (platform.Replay before) does %.0f events/s on the first %d; %s",
 			len(platform.ProjectionNames()), single, singleEvents, goals(goal{rate >= 300_000, "≥ 300,000 events/s"}))})
 }

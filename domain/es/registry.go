@@ -33,6 +33,16 @@ func Register[T Event](r *Registry, typ string) {
 		panic(fmt.Sprintf("es: event type %q registered twice", typ))
 	}
 	r.current[typ] = true
+	if _, ok := any((*T)(nil)).(PayloadDecoder); ok {
+		r.decoders[typ] = func(raw []byte) (Event, error) {
+			var e T
+			if err := any(&e).(PayloadDecoder).DecodePayload(raw); err != nil {
+				return nil, err
+			}
+			return e, nil
+		}
+		return
+	}
 	r.decoders[typ] = func(raw []byte) (Event, error) {
 		var e T
 		if err := json.Unmarshal(raw, &e); err != nil {
@@ -40,6 +50,14 @@ func Register[T Event](r *Registry, typ string) {
 		}
 		return e, nil
 	}
+}
+
+// PayloadDecoder is implemented (on the pointer) by an event that decodes its
+// stored payload itself, into a zero value, to exactly what json.Unmarshal gives
+// and with its errors: only faster, for an event stored by the hundred thousand
+// that every replay decodes. A test must hold it to json.Unmarshal, fuzzed.
+type PayloadDecoder interface {
+	DecodePayload(raw []byte) error
 }
 
 // Upcast maps an old stored type, whose payload no longer fits any struct, to the

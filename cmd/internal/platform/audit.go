@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"sleutel/domain"
 	"sleutel/domain/es"
@@ -241,7 +242,7 @@ func replay(ctx context.Context, log interface {
 	var appliers sync.WaitGroup
 	for i := range n {
 		feeds[i] = make(chan *page, 4)
-		kv := &overlayKV{store: store, pending: make(map[string]overlayValue)}
+		kv := newOverlayKV(store)
 		p := build(kv)[i]
 		through, bounded := opts.Through[p.Name()]
 		appliers.Add(1)
@@ -289,11 +290,16 @@ func replay(ctx context.Context, log interface {
 	return stats, store.FlushMemTables()
 }
 
-// applyFeed runs one projection over the pages it is fed, writing its buffer to
+// applyFeed runs one projection over the pages it is fed, handing its buffer to
 // the store every batchEvents events.
 func applyFeed(ctx context.Context, kv *overlayKV, p projections.Projection, filter es.Filter, through es.Position, bounded bool,
-	feed <-chan *page, batchEvents int) error {
+	feed <-chan *page, batchEvents int) (err error) {
 	kv.ctx = ctx
+	defer func() { // no write may outlive the replay's store
+		if werr := kv.wait(); err == nil {
+			err = werr
+		}
+	}()
 	applied := 0
 	for pg := range feed {
 		for i := range pg.envs {
@@ -319,49 +325,86 @@ func applyFeed(ctx context.Context, kv *overlayKV, p projections.Projection, fil
 
 // overlayKV is the KV a projection writes to during a replay: a write-back buffer
 // over the store. Writes land in memory, last one winning, and reads see them;
-// flush hands them to Pebble as one plain batch. Only its projection's goroutine
-// uses it.
+// flush hands them to another goroutine, which writes them to the store in key
+// order as one table (readstore.Ingest) while the projection goes on into a new
+// buffer. Reads look in the buffer, then in the one being written, then in the
+// store. Only its projection's goroutine uses it.
 type overlayKV struct {
-	ctx     context.Context
-	store   *readstore.Store
-	pending map[string]overlayValue
-	scratch []byte // the encoding of the row being flushed
+	ctx      context.Context
+	store    *readstore.Store
+	index    map[string]int32 // key → its row in rows
+	rows     []overlayRow     // the buffer, in the order keys were first written
+	inflight *overlayWrite    // the previous buffer, being written; nil when none
+	spare    *overlayWrite    // a written buffer, to reuse
 }
 
-type overlayValue struct {
+func newOverlayKV(store *readstore.Store) *overlayKV {
+	return &overlayKV{store: store, index: make(map[string]int32)}
+}
+
+// overlayRow is the last write to a key.
+type overlayRow struct {
+	key string
 	v   []byte
-	obj any // a value to encode as JSON when it is read or flushed (see SetJSON)
+	obj any // a value to encode as JSON when it is read or written (see SetJSON)
 	del bool
 }
 
-// bytes returns the value's encoding, encoding it now if it is still an object.
-func (e *overlayValue) bytes() ([]byte, error) {
-	if e.obj != nil {
-		raw, err := projections.AppendJSON(nil, e.obj)
-		if err != nil {
-			return nil, err
-		}
-		e.v, e.obj = raw, nil
+// bytes returns the row's value, encoding it if it is still an object.
+func (r *overlayRow) bytes() ([]byte, error) {
+	if r.obj != nil {
+		return projections.AppendJSON(nil, r.obj)
 	}
-	return e.v, nil
+	return r.v, nil
+}
+
+// overlayWrite is a buffer on its way to the store. Its index and rows are only
+// read until done is closed.
+type overlayWrite struct {
+	index   map[string]int32
+	rows    []overlayRow
+	order   []sortedKey // rows in key order
+	scratch []byte      // the encoding of the row being written
+	done    chan struct{}
+	err     error
+}
+
+type sortedKey struct {
+	key string
+	row int32
 }
 
 // Get implements projections.KV.
 func (k *overlayKV) Get(ctx context.Context, key []byte) ([]byte, error) {
-	if e, ok := k.pending[string(key)]; ok {
-		if e.del {
+	if i, ok := k.index[string(key)]; ok {
+		r := &k.rows[i]
+		if r.del {
 			return nil, nil
 		}
-		raw, err := e.bytes()
-		k.pending[string(key)] = e
-		return raw, err
+		if r.obj != nil { // encode once: it may be read again
+			raw, err := projections.AppendJSON(nil, r.obj)
+			if err != nil {
+				return nil, err
+			}
+			r.v, r.obj = raw, nil
+		}
+		return r.v, nil
+	}
+	if w := k.inflight; w != nil {
+		if i, ok := w.index[string(key)]; ok {
+			r := &w.rows[i]
+			if r.del {
+				return nil, nil
+			}
+			return r.bytes()
+		}
 	}
 	return k.store.Get(ctx, key)
 }
 
 // Scan implements projections.KV, over the store with the buffer written to it.
 func (k *overlayKV) Scan(ctx context.Context, prefix, start []byte, limit int, reverse bool) ([]projections.Pair, error) {
-	if err := k.flush(); err != nil {
+	if err := k.sync(); err != nil {
 		return nil, err
 	}
 	return k.store.Scan(ctx, prefix, start, limit, reverse)
@@ -376,29 +419,86 @@ func (k *overlayKV) Write(ctx context.Context, fn func(projections.Batch) error)
 	return fn(overlayBatch{k})
 }
 
+// put makes r the last write to its key.
+func (k *overlayKV) put(key []byte, r overlayRow) {
+	if i, ok := k.index[string(key)]; ok {
+		r.key = k.rows[i].key
+		k.rows[i] = r
+		return
+	}
+	r.key = string(key)
+	k.index[r.key] = int32(len(k.rows))
+	k.rows = append(k.rows, r)
+}
+
+// flush hands the buffer to a goroutine that writes it to the store, once the
+// previous one is written, and starts a new buffer.
 func (k *overlayKV) flush() error {
-	if len(k.pending) == 0 {
+	if err := k.wait(); err != nil {
+		return err
+	}
+	if len(k.rows) == 0 {
 		return nil
 	}
-	// In key order: Pebble's memtable inserts a run of ordered keys much faster.
-	keys := make([]string, 0, len(k.pending))
-	for key := range k.pending {
-		keys = append(keys, key)
+	w := k.spare
+	if w == nil {
+		w = &overlayWrite{index: make(map[string]int32, len(k.index))}
 	}
-	slices.Sort(keys)
-	err := k.store.Ingest(k.ctx, func(set func(k, v []byte) error, del func(k []byte) error) error {
-		for _, key := range keys {
-			e := k.pending[key]
+	k.spare = nil
+	w.index, k.index = k.index, w.index
+	w.rows, k.rows = k.rows, w.rows[:0]
+	w.done, w.err = make(chan struct{}), nil
+	k.inflight = w
+	go func() {
+		defer close(w.done)
+		w.err = w.write(k.ctx, k.store)
+	}()
+	return nil
+}
+
+// wait waits until the buffer being written is written, and returns what failed.
+func (k *overlayKV) wait() error {
+	w := k.inflight
+	if w == nil {
+		return nil
+	}
+	<-w.done
+	k.inflight = nil
+	clear(w.index)
+	clear(w.rows) // let go of the rows' values
+	k.spare = w
+	return w.err
+}
+
+// sync writes the buffer to the store and waits until it is written.
+func (k *overlayKV) sync() error {
+	if err := k.flush(); err != nil {
+		return err
+	}
+	return k.wait()
+}
+
+// write writes the rows to the store as one table, in key order.
+func (w *overlayWrite) write(ctx context.Context, store *readstore.Store) error {
+	w.order = w.order[:0]
+	for i := range w.rows {
+		w.order = append(w.order, sortedKey{key: w.rows[i].key, row: int32(i)})
+	}
+	slices.SortFunc(w.order, func(a, b sortedKey) int { return strings.Compare(a.key, b.key) })
+	return store.Ingest(ctx, func(set func(k, v []byte) error, del func(k []byte) error) error {
+		for _, o := range w.order {
+			r := &w.rows[o.row]
+			key := unsafe.Slice(unsafe.StringData(o.key), len(o.key)) // the table copies it
 			var err error
 			switch {
-			case e.del:
-				err = del([]byte(key))
-			case e.obj != nil: // encoded into the scratch buffer: the batch copies it
-				if k.scratch, err = projections.AppendJSON(k.scratch[:0], e.obj); err == nil {
-					err = set([]byte(key), k.scratch)
+			case r.del:
+				err = del(key)
+			case r.obj != nil:
+				if w.scratch, err = projections.AppendJSON(w.scratch[:0], r.obj); err == nil {
+					err = set(key, w.scratch)
 				}
 			default:
-				err = set([]byte(key), e.v)
+				err = set(key, r.v)
 			}
 			if err != nil {
 				return err
@@ -406,8 +506,6 @@ func (k *overlayKV) flush() error {
 		}
 		return nil
 	})
-	clear(k.pending)
-	return err
 }
 
 // overlayBatch is the projections.Batch over an overlayKV's buffer.
@@ -418,27 +516,27 @@ func (b overlayBatch) Get(key []byte) ([]byte, error) { return b.k.Get(b.k.ctx, 
 
 // Set buffers a write; the last one to a key wins.
 func (b overlayBatch) Set(key, value []byte) error {
-	b.k.pending[string(key)] = overlayValue{v: value}
+	b.k.put(key, overlayRow{v: value})
 	return nil
 }
 
 // SetJSON buffers a value to encode only if it is read or is still the last write
-// to its key when the buffer is flushed.
+// to its key when the buffer is written.
 func (b overlayBatch) SetJSON(key []byte, v any) error {
-	b.k.pending[string(key)] = overlayValue{obj: v}
+	b.k.put(key, overlayRow{obj: v})
 	return nil
 }
 
 // Delete buffers a deletion.
 func (b overlayBatch) Delete(key []byte) error {
-	b.k.pending[string(key)] = overlayValue{del: true}
+	b.k.put(key, overlayRow{del: true})
 	return nil
 }
 
 // DeletePrefix writes the buffer, then deletes the range in the store: what was
 // buffered before it is gone, what comes after it stays.
 func (b overlayBatch) DeletePrefix(prefix []byte) error {
-	if err := b.k.flush(); err != nil {
+	if err := b.k.sync(); err != nil {
 		return err
 	}
 	return b.k.store.Write(b.k.ctx, func(w projections.Batch) error { return w.DeletePrefix(prefix) })

@@ -1,0 +1,88 @@
+package report
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"sleutel/domain/es"
+)
+
+// requireDecodesAsJSON holds DecodePayload to json.Unmarshal on raw: the same
+// event, or an error from both (the same error: json.Unmarshal gives it).
+func requireDecodesAsJSON(t *testing.T, raw []byte) {
+	t.Helper()
+	var want plainRecorded
+	wantErr := json.Unmarshal(raw, &want)
+	var got Recorded
+	gotErr := got.DecodePayload(raw)
+	if wantErr != nil {
+		require.Equal(t, wantErr, gotErr)
+		return
+	}
+	require.NoError(t, gotErr)
+	require.Equal(t, Recorded(want), got)
+}
+
+func recordedSamples() [][]byte {
+	pct, zero, neg := 87, 0, -3
+	at := time.Date(2026, 3, 1, 9, 8, 7, 654321000, time.UTC)
+	var out [][]byte
+	for _, r := range []Recorded{
+		{ReportID: "r-1", LockID: uuid.New(), Type: AccessGranted, OccurredAt: at, RecordedAt: at.Add(time.Second), KeyID: uuid.New()},
+		{ReportID: "r-2", LockID: uuid.New(), Type: Battery, OccurredAt: at, RecordedAt: at, BatteryPercent: &pct},
+		{ReportID: "", LockID: uuid.Nil, Type: Tamper, OccurredAt: at.In(time.FixedZone("x", 5400)), RecordedAt: at, BatteryPercent: &zero},
+		{ReportID: "é <&> \u2028 日本", LockID: uuid.New(), Type: "x", BatteryPercent: &neg},
+		{ReportID: "quote \" backslash \\ tab \t \x01", LockID: uuid.New(), Type: AccessDenied, OccurredAt: at, RecordedAt: at, KeyID: uuid.New()},
+		{ReportID: "bad \xff utf-8", Type: AccessDenied},
+	} {
+		raw, err := json.Marshal(r)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, raw)
+	}
+	return append(out,
+		[]byte(`{"report_id":"a","lock_id":"00000000-0000-0000-0000-000000000000","type":"t","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00+01:00"}`),
+		[]byte(`{"report_id":"a","lock_id":"{00000000-0000-0000-0000-000000000000}","type":"t","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z"}`),
+		[]byte(`{"report_id":"a","lock_id":"not a uuid","type":"t","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z"}`),
+		[]byte(`{"report_id":"a","lock_id":"00000000-0000-0000-0000-000000000000","type":"t","occurred_at":"yesterday","recorded_at":"2026-01-01T00:00:00Z"}`),
+		[]byte(`{"report_id":"a","lock_id":"00000000-0000-0000-0000-000000000000","type":"t","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z","battery_percent":1e2}`),
+		[]byte(`{"report_id":"a","lock_id":"00000000-0000-0000-0000-000000000000","type":"t","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z","battery_percent":99999999999999999999}`),
+		[]byte(`{"report_id":"a","lock_id":"00000000-0000-0000-0000-000000000000","type":"t","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z","battery_percent":007}`),
+		[]byte(`{"report_id":"a","lock_id":"00000000-0000-0000-0000-000000000000","type":"t","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z","battery_percent":-0}`),
+		[]byte(`{"report_id":"a","report_id":"b","Type":"T","battery_percent":null}`),
+		[]byte(`{"report_id":"a","lock_id":"00000000-0000-0000-0000-000000000000","type":"t","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z"} `),
+		[]byte(`{"report_id":"a","lock_id":"00000000-0000-0000-0000-000000000000","type":"t","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z"}x`),
+		[]byte(`{"report_id":"a"`),
+		[]byte(`null`),
+		[]byte(``),
+	)
+}
+
+// TestRecordedDecodePayload decodes stored reports, and payloads in other forms
+// or wrong, as json.Unmarshal does; the registry decodes through it.
+func TestRecordedDecodePayload(t *testing.T) {
+	t.Parallel()
+	for _, raw := range recordedSamples() {
+		requireDecodesAsJSON(t, raw)
+	}
+	r := es.NewRegistry()
+	RegisterEvents(r)
+	raw := recordedSamples()[1]
+	e, err := r.Decode(RecordedType, raw)
+	require.NoError(t, err)
+	var want plainRecorded
+	require.NoError(t, json.Unmarshal(raw, &want))
+	require.Equal(t, Recorded(want), e)
+}
+
+func FuzzRecordedDecodePayload(f *testing.F) {
+	for _, raw := range recordedSamples() {
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) { requireDecodesAsJSON(t, raw) })
+}
