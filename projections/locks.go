@@ -101,11 +101,15 @@ type LockViews struct {
 	kv     KV
 	access *AccessIndex
 	rows   *memo[uuid.UUID, LockRow] // each lock's row and last applied revision
+	keys   *memo[lockKeyID, KeyRow]  // each key's row as last written
 }
+
+// lockKeyID names a key: its lock, then its id.
+type lockKeyID [2]uuid.UUID
 
 // NewLockViews returns the projection; access may be nil.
 func NewLockViews(kv KV, access *AccessIndex) *LockViews {
-	return &LockViews{kv: kv, access: access, rows: newMemo[uuid.UUID, LockRow](100_000)}
+	return &LockViews{kv: kv, access: access, rows: newMemo[uuid.UUID, LockRow](100_000), keys: newMemo[lockKeyID, KeyRow](100_000)}
 }
 
 const lockViews = "lock_views_v1"
@@ -119,6 +123,7 @@ func (*LockViews) Filter() es.Filter { return es.Filter{Categories: []string{loc
 // Reset implements Resetter.
 func (p *LockViews) Reset(ctx context.Context) error {
 	p.rows.clear()
+	p.keys.clear()
 	if p.access != nil {
 		p.access.reset()
 	}
@@ -149,7 +154,9 @@ func (p *LockViews) Handle(ctx context.Context, env es.Envelope) error {
 		return nil // seen before (at-least-once delivery)
 	}
 	applied := false
+	var keys []KeyRow // the key rows the event wrote, to remember once committed
 	err := p.kv.Write(ctx, func(b Batch) error {
+		keys = keys[:0]
 		if known {
 			row = cached.val
 			if err := guard(lockViews).setRevision(b, env.Stream, env.Revision); err != nil {
@@ -164,7 +171,7 @@ func (p *LockViews) Handle(ctx context.Context, env es.Envelope) error {
 			}
 		}
 		applied = true
-		if err := p.apply(b, id, &row, env); err != nil {
+		if err := p.apply(b, id, &row, env, &keys); err != nil {
 			return err
 		}
 		if row.ID == uuid.Nil {
@@ -177,6 +184,9 @@ func (p *LockViews) Handle(ctx context.Context, env es.Envelope) error {
 	}
 	if applied {
 		p.rows.put(id, env.Revision, row)
+		for _, k := range keys {
+			p.keys.put(lockKeyID{k.LockID, k.ID}, env.Revision, k)
+		}
 	}
 	if p.access != nil {
 		p.access.apply(id, env)
@@ -184,7 +194,8 @@ func (p *LockViews) Handle(ctx context.Context, env es.Envelope) error {
 	return nil
 }
 
-func (p *LockViews) apply(b Batch, id uuid.UUID, row *LockRow, env es.Envelope) error {
+// apply writes what env changes; the key rows it writes are added to keys.
+func (p *LockViews) apply(b Batch, id uuid.UUID, row *LockRow, env es.Envelope, keys *[]KeyRow) error {
 	switch e := env.Event.(type) {
 	case lock.Registered:
 		if row.DeviceTokenDigest != "" {
@@ -245,18 +256,19 @@ func (p *LockViews) apply(b Batch, id uuid.UUID, row *LockRow, env es.Envelope) 
 			}
 		}
 		row.ActiveKeys++
+		*keys = append(*keys, k)
 		return setJSON(b, keyKey(id, e.KeyID), &k)
 	case lock.KeyChanged:
-		return p.updateKey(b, id, e.KeyID, func(k *KeyRow) {
+		return p.updateKey(b, id, e.KeyID, keys, func(k *KeyRow) {
 			k.HolderName, k.ValidFrom, k.ValidUntil, k.Schedule, k.MaxUses = e.HolderName, e.ValidFrom, e.ValidUntil, e.Schedule, e.MaxUses
 			at := e.ChangedAt
 			k.ChangedAt = &at
 		})
 	case lock.KeyUsed:
-		return p.updateKey(b, id, e.KeyID, func(k *KeyRow) { k.Uses = e.Uses })
+		return p.updateKey(b, id, e.KeyID, keys, func(k *KeyRow) { k.Uses = e.Uses })
 	case lock.KeyRevoked:
 		row.ActiveKeys--
-		return p.updateKey(b, id, e.KeyID, func(k *KeyRow) {
+		return p.updateKey(b, id, e.KeyID, keys, func(k *KeyRow) {
 			at, by := e.RevokedAt, e.RevokedBy
 			k.Status, k.RevokedAt, k.RevokedBy, k.RevokeReason = KeyRevoked, &at, &by, e.Reason
 			if k.AccountID != nil {
@@ -267,13 +279,18 @@ func (p *LockViews) apply(b Batch, id uuid.UUID, row *LockRow, env es.Envelope) 
 	return nil
 }
 
-func (p *LockViews) updateKey(b Batch, lockID, keyID uuid.UUID, fn func(*KeyRow)) error {
+// updateKey rewrites a key's row with fn, from the row remembered or else the
+// store's. fn replaces the row's fields and never writes through its pointers or
+// into its schedule: the remembered row shares them.
+func (p *LockViews) updateKey(b Batch, lockID, keyID uuid.UUID, keys *[]KeyRow, fn func(*KeyRow)) error {
 	var k KeyRow
-	found, err := getJSON(b, keyKey(lockID, keyID), &k)
-	if err != nil || !found {
+	if m, ok := p.keys.get(lockKeyID{lockID, keyID}); ok {
+		k = m.val
+	} else if found, err := getJSON(b, keyKey(lockID, keyID), &k); err != nil || !found {
 		return err
 	}
 	fn(&k)
+	*keys = append(*keys, k)
 	return setJSON(b, keyKey(lockID, keyID), &k)
 }
 

@@ -1,0 +1,54 @@
+package projections_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"sleutel/domain/lock"
+	"sleutel/projections"
+)
+
+// TestLockViewsRemembersKeys: the key rows LockViews remembers between events
+// give the rows a projection reading every key from the store gives (one started
+// afresh for each event, as after a restart), byte for byte.
+func TestLockViewsRemembersKeys(t *testing.T) {
+	t.Parallel()
+	h := newHistory(t)
+	lockID, owner, holder := uuid.New(), uuid.New(), uuid.New()
+	ls := lock.Stream(lockID)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	from, until := t0.Add(time.Hour), t0.AddDate(0, 1, 0)
+	sched := lock.Schedule{{Days: []time.Weekday{time.Monday, time.Friday}, From: 8 * 60, Until: 17 * 60}}
+	h.add(ls, lock.Registered{LockID: lockID, Serial: "FX-1", OwnerID: owner, Name: "Door", TimeZone: "UTC", RegisteredAt: t0, FirstRegistration: true, TrialEndsAt: t0.AddDate(0, 3, 0), KeyAllowance: 25, DeviceTokenDigest: "dev"})
+	keys := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	h.add(ls, lock.KeyIssued{KeyID: keys[0], Type: lock.KeyCode, HolderName: "A", CredentialDigest: "d1", MaxUses: 3, IssuedBy: owner, IssuedAt: t0})
+	h.add(ls, lock.KeyIssued{KeyID: keys[1], Type: lock.KeyPhone, HolderName: "B", AccountID: holder, ValidFrom: &from, Schedule: sched, IssuedBy: owner, IssuedAt: t0})
+	h.add(ls, lock.KeyUsed{KeyID: keys[0], Uses: 1, UsedAt: t0})
+	h.add(ls, lock.KeyChanged{KeyID: keys[1], HolderName: "B2", ValidUntil: &until, Schedule: sched, MaxUses: 9, ChangedBy: owner, ChangedAt: t0.Add(time.Minute)})
+	h.add(ls, lock.KeyUsed{KeyID: keys[0], Uses: 2, UsedAt: t0})
+	h.add(ls, lock.KeyIssued{KeyID: keys[2], Type: lock.KeyTag, HolderName: "C", CredentialDigest: "d3", IssuedBy: owner, IssuedAt: t0})
+	h.add(ls, lock.KeyChanged{KeyID: keys[1], HolderName: "B3", ChangedBy: owner, ChangedAt: t0.Add(2 * time.Minute)})
+	h.add(ls, lock.KeyRevoked{KeyID: keys[1], Reason: lock.ReasonRevoked, RevokedBy: owner, RevokedAt: t0.Add(3 * time.Minute)})
+	h.add(ls, lock.KeyUsed{KeyID: keys[0], Uses: 3, UsedAt: t0})
+	h.add(ls, lock.KeyChanged{KeyID: keys[2], HolderName: "C2", ValidFrom: &from, ChangedBy: owner, ChangedAt: t0.Add(4 * time.Minute)})
+	h.add(ls, lock.KeyRevoked{KeyID: keys[2], Reason: lock.ReasonRevoked, RevokedBy: owner, RevokedAt: t0.Add(5 * time.Minute)})
+
+	remembering, afresh := openKV(t), openKV(t)
+	p := projections.NewLockViews(remembering, nil)
+	for _, env := range h.envs {
+		require.NoError(t, p.Handle(t.Context(), env))
+		require.NoError(t, projections.NewLockViews(afresh, nil).Handle(t.Context(), env))
+		require.Equal(t, dump(t, afresh), dump(t, remembering), "after %s", env.Type)
+	}
+	q := projections.NewLockQueries(remembering)
+	k, err := q.AnyKey(t.Context(), lockID, keys[1])
+	require.NoError(t, err)
+	require.Equal(t, "B3", k.HolderName)
+	require.Equal(t, projections.KeyRevoked, k.Status)
+	phones, err := q.PhoneKeys(t.Context(), holder)
+	require.NoError(t, err)
+	require.Empty(t, phones, "a revoked phone key leaves its holder's index")
+}
