@@ -2,7 +2,7 @@ package projections
 
 import (
 	"encoding/json"
-	"time"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -16,23 +16,30 @@ func (e LogEntry) MarshalJSON() ([]byte, error) {
 // appendJSON appends what json.Marshal(e) returns: already compact and
 // HTML-escaped, so AppendJSON may skip encoding/json's pass over it.
 func (e LogEntry) appendJSON(b []byte) ([]byte, error) {
-	b = append(b, `{"position":`...)
-	b = appendJSONString(b, e.Position.String())
+	start := len(b)
+	b = append(b, `{"position":"`...) // as Position.String, which has nothing to escape
+	b = strconv.AppendUint(b, e.Position.Commit, 10)
+	if e.Position.Prepare != e.Position.Commit {
+		b = append(b, '/')
+		b = strconv.AppendUint(b, e.Position.Prepare, 10)
+	}
+	b = append(b, '"')
 	b = append(b, `,"type":`...)
 	b = appendJSONString(b, e.Type)
-	b = append(b, `,"occurred_at":"`...)
-	b = e.OccurredAt.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","recorded_at":"`...)
-	b = e.RecordedAt.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, '"')
+	b = append(b, `,"occurred_at":`...)
+	b, err := appendJSONTime(b, e.OccurredAt, nil)
+	b = append(b, `,"recorded_at":`...)
+	if b, err = appendJSONTime(b, e.RecordedAt, err); err != nil { // encoding/json's own error
+		_, err = json.Marshal(plainLogEntry(e))
+		return b[:start], err
+	}
 	if e.Actor != "" {
 		b = append(b, `,"actor":`...)
 		b = appendJSONString(b, e.Actor)
 	}
 	if e.KeyID != nil {
-		b = append(b, `,"key_id":"`...)
-		b = append(b, e.KeyID.String()...)
-		b = append(b, '"')
+		b = append(b, `,"key_id":`...)
+		b = appendJSONUUID(b, *e.KeyID)
 	}
 	b = append(b, `,"details":`...)
 	if len(e.Details) == 0 {
@@ -58,20 +65,61 @@ func (e LogEntry) appendJSON(b []byte) ([]byte, error) {
 func compactJSON(raw []byte) bool {
 	inString := false
 	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case inString && c == '\\':
-			i++
-		case c == '"':
+		switch compactClass[raw[i]] {
+		case classPlain:
+		case classQuote:
 			inString = !inString
-		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
-			return false
-		case c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf:
+		case classBackslash:
+			if inString {
+				i++
+			}
+		case classSpace:
+			if !inString {
+				return false
+			}
+		default:
 			return false // encoding/json escapes these (and checks UTF-8): let it
 		}
 	}
 	return true
 }
+
+// What compactJSON makes of a byte.
+const (
+	classPlain = iota
+	classQuote
+	classBackslash
+	classSpace  // insignificant outside a string
+	classEscape // <, >, & and every byte of a multi-byte character
+)
+
+var compactClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c == '"':
+			t[c] = classQuote
+		case c == '\\':
+			t[c] = classBackslash
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			t[c] = classSpace
+		case c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf:
+			t[c] = classEscape
+		}
+	}
+	return t
+}()
+
+// htmlSafe holds the bytes encoding/json copies into a string as they are (with
+// HTML escaping): printable ASCII but for ", \\, <, > and &.
+var htmlSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+// plainLogEntry is LogEntry without its methods, for encoding/json.
+type plainLogEntry LogEntry
 
 const hexDigits = "0123456789abcdef"
 
@@ -80,10 +128,18 @@ const hexDigits = "0123456789abcdef"
 // U+2029, and invalid UTF-8 as U+FFFD.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
+	i := 0
+	for i < len(s) && htmlSafe[s[i]] {
+		i++
+	}
+	if i == len(s) { // the common case: nothing to escape
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if htmlSafe[c] {
 				i++
 				continue
 			}
