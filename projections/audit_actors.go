@@ -53,16 +53,27 @@ func (p *ActorIndex) Handle(ctx context.Context, env es.Envelope) error {
 	if env.Metadata.Actor == "" {
 		return nil
 	}
-	k := actorSuffix(actorPrefix(env.Metadata.Actor), env.RecordedAt, env.Position)
-	v := binary.AppendUvarint(nil, uint64(len(env.Stream)))
+	actor := env.Metadata.Actor
+	k := make([]byte, 0, len(auditActors)+3+binary.MaxVarintLen64+len(actor)+actorSuffixLen) // actorPrefix, actorSuffix
+	k = append(k, auditActors+"/a/"...)
+	k = binary.AppendUvarint(k, uint64(len(actor)))
+	k = append(k, actor...)
+	k = actorSuffix(k, env.RecordedAt, env.Position)
+	v := make([]byte, 0, 2*binary.MaxVarintLen64+len(env.Stream)+len(env.Type))
+	v = binary.AppendUvarint(v, uint64(len(env.Stream)))
 	v = append(v, env.Stream...)
 	v = binary.AppendUvarint(v, env.Revision)
 	v = append(v, env.Type...)
-	if err := p.kv.Write(ctx, func(b Batch) error { return b.Set(k, v) }); err != nil {
+	if err := p.kv.Write(ctx, actorRowWrite{k, v}.write); err != nil {
 		return fmt.Errorf("%s %s/%d: %w", auditActors, env.Stream, env.Revision, err)
 	}
 	return nil
 }
+
+// actorRowWrite sets one row.
+type actorRowWrite struct{ k, v []byte }
+
+func (w actorRowWrite) write(b Batch) error { return b.Set(w.k, w.v) }
 
 // actorRow is one row of the index.
 type actorRow struct {

@@ -88,64 +88,103 @@ func (p *LockLog) Handle(ctx context.Context, env es.Envelope) error {
 	if !ok {
 		return nil
 	}
-	entry := LogEntry{Position: env.Position, Type: env.Type, OccurredAt: env.RecordedAt, RecordedAt: env.RecordedAt, Actor: env.Metadata.Actor}
+	// Everything the write needs, in one allocation (a replay handles a million).
+	w := &logWrite{p: p, stream: env.Stream, rev: env.Revision, lockID: lockID,
+		entry: LogEntry{Position: env.Position, Type: env.Type, OccurredAt: env.RecordedAt, RecordedAt: env.RecordedAt, Actor: env.Metadata.Actor}}
 	switch e := env.Event.(type) {
 	case report.Recorded:
-		entry.OccurredAt = e.OccurredAt
+		w.entry.OccurredAt = e.OccurredAt
 		if e.KeyID != uuid.Nil {
-			entry.KeyID = &e.KeyID
+			w.key = e.KeyID
+			w.entry.KeyID = &w.key
 		}
 	case lock.KeyIssued:
-		entry.KeyID = &e.KeyID
+		w.key = e.KeyID
+		w.entry.KeyID = &w.key
 	case lock.KeyChanged:
-		entry.KeyID = &e.KeyID
+		w.key = e.KeyID
+		w.entry.KeyID = &w.key
 	case lock.KeyRevoked:
-		entry.KeyID = &e.KeyID
+		w.key = e.KeyID
+		w.entry.KeyID = &w.key
 	case lock.KeyUsed:
-		entry.KeyID = &e.KeyID
+		w.key = e.KeyID
+		w.entry.KeyID = &w.key
+	case lock.Registered:
+		w.registered = true
 	}
 	details, err := redacted(env)
 	if err != nil {
 		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
 	}
-	entry.Details = details
-	if r, ok := p.revs.get(env.Stream); ok && env.Revision <= r.rev {
+	w.entry.Details = details
+	r, known := p.revs.get(env.Stream)
+	if known && env.Revision <= r.rev {
 		return nil // seen before (at-least-once delivery)
 	}
-	var tenure uint32
-	applied := false
-	err = p.kv.Write(ctx, func(b Batch) error {
-		if _, ok := p.revs.get(env.Stream); ok {
-			if err := guard(lockLog).setRevision(b, env.Stream, env.Revision); err != nil {
-				return err
-			}
-		} else if fresh, err := guard(lockLog).fresh(b, env); err != nil || !fresh {
-			return err
-		}
-		if t, ok := p.tenures.get(lockID); ok {
-			tenure = t.val
-		} else if raw, err := b.Get(tenureKey(lockID)); err != nil {
-			return err
-		} else if len(raw) == 4 {
-			tenure = binary.BigEndian.Uint32(raw)
-		}
-		if _, registered := env.Event.(lock.Registered); registered {
-			tenure++
-			if err := b.Set(tenureKey(lockID), binary.BigEndian.AppendUint32(nil, tenure)); err != nil {
-				return err
-			}
-		}
-		applied = true
-		return setJSON(b, append(entryPrefix(lockID, tenure), posKey(env.Position)...), &entry)
-	})
-	if err != nil {
+	w.known = known
+	if err := p.kv.Write(ctx, w.write); err != nil {
 		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
 	}
-	if applied {
+	if w.applied {
 		p.revs.put(env.Stream, env.Revision, struct{}{})
-		p.tenures.put(lockID, 0, tenure)
+		p.tenures.put(lockID, 0, w.tenure)
 	}
 	return nil
+}
+
+// logWrite is one event's entry on its way into the log.
+type logWrite struct {
+	p          *LockLog
+	stream     string
+	rev        uint64
+	lockID     uuid.UUID
+	key        uuid.UUID // the key the event is about, if any
+	registered bool      // the event starts a tenure
+	known      bool      // the projection remembers the stream's revision
+	entry      LogEntry
+	tenure     uint32 // set by write
+	applied    bool   // set by write
+}
+
+func (w *logWrite) write(b Batch) error {
+	if w.known {
+		if err := guard(lockLog).setRevision(b, w.stream, w.rev); err != nil {
+			return err
+		}
+	} else if fresh, err := guard(lockLog).fresh(b, es.Envelope{Record: es.Record{Stream: w.stream, Revision: w.rev}}); err != nil || !fresh {
+		return err
+	}
+	if t, ok := w.p.tenures.get(w.lockID); ok {
+		w.tenure = t.val
+	} else if raw, err := b.Get(tenureKey(w.lockID)); err != nil {
+		return err
+	} else if len(raw) == 4 {
+		w.tenure = binary.BigEndian.Uint32(raw)
+	}
+	if w.registered {
+		w.tenure++
+		if err := b.Set(tenureKey(w.lockID), binary.BigEndian.AppendUint32(nil, w.tenure)); err != nil {
+			return err
+		}
+	}
+	w.applied = true
+	return setJSON(b, entryKey(w.lockID, w.tenure, w.entry.Position), &w.entry)
+}
+
+// entryKey is the key of a log entry: entryPrefix, then posKey, in one allocation.
+func entryKey(lockID uuid.UUID, tenure uint32, pos es.Position) []byte {
+	const prefix = lockLog + "/ev/"
+	b := make([]byte, len(prefix)+36+1+4+1+16)
+	n := copy(b, prefix)
+	hexID(b[n:n+36], lockID)
+	n += 36
+	b[n] = '/'
+	binary.BigEndian.PutUint32(b[n+1:], tenure)
+	b[n+5] = '/'
+	binary.BigEndian.PutUint64(b[n+6:], pos.Commit)
+	binary.BigEndian.PutUint64(b[n+14:], pos.Prepare)
+	return b
 }
 
 // LogFilter narrows a log listing; zero values mean any.
