@@ -98,6 +98,20 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 	return append(b, raw...), nil
 }
 
+// writtenOnce is implemented by rows a projection writes once and never rewrites
+// (a log entry, one per event): a lazy batch gains nothing by putting their
+// encoding off.
+type writtenOnce interface {
+	writtenOnce()
+}
+
+// WrittenOnce reports whether v is a row its projection writes once and never
+// rewrites.
+func WrittenOnce(v any) bool {
+	_, ok := v.(writtenOnce)
+	return ok
+}
+
 // setJSON writes v as JSON at k. v must not change after the call: a lazy batch
 // may encode it later.
 func setJSON(b Batch, k []byte, v any) error {

@@ -334,8 +334,55 @@ type overlayKV struct {
 	store    *readstore.Store
 	index    map[string]int32 // key → its row in rows
 	rows     []overlayRow     // the buffer, in the order keys were first written
+	values   valueArena       // the values of rows encoded as they were written
 	inflight *overlayWrite    // the previous buffer, being written; nil when none
 	spare    *overlayWrite    // a written buffer, to reuse
+}
+
+// valueArena holds encoded values in large chunks, reused from buffer to buffer.
+type valueArena struct {
+	used [][]byte // the last one is being filled
+	free [][]byte
+}
+
+const (
+	arenaChunk = 1 << 20
+	arenaSlack = 4 << 10 // a value is started in a new chunk when less is left
+)
+
+// appendJSON encodes v into the arena and returns its encoding.
+func (a *valueArena) appendJSON(v any) ([]byte, error) {
+	n := len(a.used)
+	if n == 0 || cap(a.used[n-1])-len(a.used[n-1]) < arenaSlack {
+		var c []byte
+		if f := len(a.free); f > 0 {
+			c, a.free = a.free[f-1], a.free[:f-1]
+		} else {
+			c = make([]byte, 0, arenaChunk)
+		}
+		a.used = append(a.used, c)
+		n++
+	}
+	cur := a.used[n-1]
+	start := len(cur)
+	out, err := projections.AppendJSON(cur, v)
+	if err != nil {
+		return nil, err
+	}
+	if cap(out) != cap(cur) { // a value larger than the chunk: it has an array of its own
+		return out[start:], nil
+	}
+	a.used[n-1] = out
+	return out[start:len(out):len(out)], nil
+}
+
+// reset makes every chunk free again, once no row refers to them.
+func (a *valueArena) reset() {
+	for _, c := range a.used {
+		a.free = append(a.free, c[:0])
+	}
+	clear(a.used)
+	a.used = a.used[:0]
 }
 
 func newOverlayKV(store *readstore.Store) *overlayKV {
@@ -363,6 +410,7 @@ func (r *overlayRow) bytes() ([]byte, error) {
 type overlayWrite struct {
 	index   map[string]int32
 	rows    []overlayRow
+	values  valueArena
 	order   []sortedKey // rows in key order
 	scratch []byte      // the encoding of the row being written
 	done    chan struct{}
@@ -447,6 +495,7 @@ func (k *overlayKV) flush() error {
 	k.spare = nil
 	w.index, k.index = k.index, w.index
 	w.rows, k.rows = k.rows, w.rows[:0]
+	w.values, k.values = k.values, w.values
 	w.done, w.err = make(chan struct{}), nil
 	k.inflight = w
 	go func() {
@@ -466,6 +515,7 @@ func (k *overlayKV) wait() error {
 	k.inflight = nil
 	clear(w.index)
 	clear(w.rows) // let go of the rows' values
+	w.values.reset()
 	k.spare = w
 	return w.err
 }
@@ -521,8 +571,17 @@ func (b overlayBatch) Set(key, value []byte) error {
 }
 
 // SetJSON buffers a value to encode only if it is read or is still the last write
-// to its key when the buffer is written.
+// to its key when the buffer is written; a row written once (a log entry) is
+// encoded at once, while what it holds is still in the processor's cache.
 func (b overlayBatch) SetJSON(key []byte, v any) error {
+	if projections.WrittenOnce(v) {
+		raw, err := b.k.values.appendJSON(v)
+		if err != nil {
+			return err
+		}
+		b.k.put(key, overlayRow{v: raw})
+		return nil
+	}
 	b.k.put(key, overlayRow{obj: v})
 	return nil
 }
