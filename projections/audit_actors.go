@@ -73,7 +73,9 @@ func (p *ActorIndex) Handle(ctx context.Context, env es.Envelope) error {
 // actorRowWrite sets one row.
 type actorRowWrite struct{ k, v []byte }
 
-func (w actorRowWrite) write(b Batch) error { return b.Set(w.k, w.v) }
+// write sets the row, which is the only one at its key (the event's position is
+// in it) and which the index never reads back.
+func (w actorRowWrite) write(b Batch) error { return setOnce(b, w.k, w.v) }
 
 // actorRow is one row of the index.
 type actorRow struct {

@@ -98,18 +98,39 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 	return append(b, raw...), nil
 }
 
-// writtenOnce is implemented by rows a projection writes once and never rewrites
-// (a log entry, one per event): a lazy batch gains nothing by putting their
-// encoding off.
+// writtenOnce is implemented by rows a projection writes once, at a key of their
+// own, and never rewrites nor reads back while it applies events (a log entry, one
+// per event, keyed by its position): a lazy batch gains nothing by putting their
+// encoding off, and need not look their keys up (see onceSetter). The key such a
+// row is written at must not change afterwards: a batch may keep it.
 type writtenOnce interface {
 	writtenOnce()
 }
 
-// WrittenOnce reports whether v is a row its projection writes once and never
-// rewrites.
+// WrittenOnce reports whether v is a row its projection writes once, at a key of
+// its own, and never rewrites nor reads back while it applies events.
 func WrittenOnce(v any) bool {
 	_, ok := v.(writtenOnce)
 	return ok
+}
+
+// onceSetter is implemented by batches that take a row written once more cheaply
+// than Set: a replay's write-back buffer files it without looking its key up,
+// since nothing rewrites or reads it, and keeps key and value as they are.
+type onceSetter interface {
+	// SetOnce writes value at key, which no other write of the projection's
+	// names and which it never reads back while applying events. The batch may
+	// keep key and value: the caller must not change them afterwards.
+	SetOnce(key, value []byte) error
+}
+
+// setOnce writes a row written once (see onceSetter): key and value must not
+// change afterwards.
+func setOnce(b Batch, k, v []byte) error {
+	if o, ok := b.(onceSetter); ok {
+		return o.SetOnce(k, v)
+	}
+	return b.Set(k, v)
 }
 
 // setJSON writes v as JSON at k. v must not change after the call: a lazy batch

@@ -579,10 +579,16 @@ func (b overlayBatch) SetJSON(key []byte, v any) error {
 		if err != nil {
 			return err
 		}
-		b.k.put(key, overlayRow{v: raw})
-		return nil
+		return b.SetOnce(key, raw)
 	}
 	b.k.put(key, overlayRow{obj: v})
+	return nil
+}
+
+// SetOnce buffers a row written once, which nothing reads back nor rewrites (see
+// projections.WrittenOnce): no lookup in the index, and the key kept as it is.
+func (b overlayBatch) SetOnce(key, value []byte) error {
+	b.k.rows = append(b.k.rows, overlayRow{key: unsafe.String(unsafe.SliceData(key), len(key)), v: value})
 	return nil
 }
 
