@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,14 +31,21 @@ type LogEntry struct {
 // report of its device (L14). Entries are kept per ownership (tenure), so an owner
 // sees only what happened since they registered the lock (E2).
 type LockLog struct {
-	kv      KV
-	revs    *memo[string, struct{}]  // last applied revision per stream
-	tenures *memo[uuid.UUID, uint32] // current tenure per lock
+	kv    KV
+	locks *memo[uuid.UUID, logState] // what the projection last wrote of each lock
+}
+
+// logState is what LockLog remembers of a lock: the last revision it applied of
+// each of the lock's streams, and the lock's current tenure.
+type logState struct {
+	rev    [2]uint64 // of the management stream, of the report stream
+	known  [2]bool   // whether rev is known; if not, the store's marker is read
+	tenure uint32
 }
 
 // NewLockLog returns the projection.
 func NewLockLog(kv KV) *LockLog {
-	return &LockLog{kv: kv, revs: newMemo[string, struct{}](100_000), tenures: newMemo[uuid.UUID, uint32](100_000)}
+	return &LockLog{kv: kv, locks: newMemo[uuid.UUID, logState](100_000)}
 }
 
 const lockLog = "lock_log_v1"
@@ -52,8 +60,7 @@ func (*LockLog) Filter() es.Filter {
 
 // Reset implements Resetter.
 func (p *LockLog) Reset(ctx context.Context) error {
-	p.revs.clear()
-	p.tenures.clear()
+	p.locks.clear()
 	return p.kv.Write(ctx, func(b Batch) error { return b.DeletePrefix(key(lockLog)) })
 }
 
@@ -118,33 +125,39 @@ func (p *LockLog) Handle(ctx context.Context, env es.Envelope) error {
 		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
 	}
 	w.entry.Details = details
-	r, known := p.revs.get(env.Stream)
-	if known && env.Revision <= r.rev {
+	s := 0 // which of the lock's streams
+	if strings.HasPrefix(env.Stream, report.Category+"-") {
+		s = 1
+	}
+	m, remembered := p.locks.get(lockID)
+	state := m.val
+	if state.known[s] && env.Revision <= state.rev[s] {
 		return nil // seen before (at-least-once delivery)
 	}
-	w.known = known
+	w.known, w.tenureKnown, w.tenure = state.known[s], remembered, state.tenure
 	if err := p.kv.Write(ctx, w.write); err != nil {
 		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
 	}
 	if w.applied {
-		p.revs.put(env.Stream, env.Revision, struct{}{})
-		p.tenures.put(lockID, 0, w.tenure)
+		state.rev[s], state.known[s], state.tenure = env.Revision, true, w.tenure
+		p.locks.put(lockID, 0, state)
 	}
 	return nil
 }
 
 // logWrite is one event's entry on its way into the log.
 type logWrite struct {
-	p          *LockLog
-	stream     string
-	rev        uint64
-	lockID     uuid.UUID
-	key        uuid.UUID // the key the event is about, if any
-	registered bool      // the event starts a tenure
-	known      bool      // the projection remembers the stream's revision
-	entry      LogEntry
-	tenure     uint32 // set by write
-	applied    bool   // set by write
+	p           *LockLog
+	stream      string
+	rev         uint64
+	lockID      uuid.UUID
+	key         uuid.UUID // the key the event is about, if any
+	registered  bool      // the event starts a tenure
+	known       bool      // the projection remembers the stream's revision
+	tenureKnown bool      // and the lock's tenure, which is then tenure
+	entry       LogEntry
+	tenure      uint32 // the lock's tenure, once write has run
+	applied     bool   // set by write
 }
 
 func (w *logWrite) write(b Batch) error {
@@ -155,12 +168,14 @@ func (w *logWrite) write(b Batch) error {
 	} else if fresh, err := guard(lockLog).fresh(b, es.Envelope{Record: es.Record{Stream: w.stream, Revision: w.rev}}); err != nil || !fresh {
 		return err
 	}
-	if t, ok := w.p.tenures.get(w.lockID); ok {
-		w.tenure = t.val
-	} else if raw, err := b.Get(tenureKey(w.lockID)); err != nil {
-		return err
-	} else if len(raw) == 4 {
-		w.tenure = binary.BigEndian.Uint32(raw)
+	if !w.tenureKnown {
+		raw, err := b.Get(tenureKey(w.lockID))
+		if err != nil {
+			return err
+		}
+		if len(raw) == 4 {
+			w.tenure = binary.BigEndian.Uint32(raw)
+		}
 	}
 	if w.registered {
 		w.tenure++

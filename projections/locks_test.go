@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"sleutel/domain/lock"
+	"sleutel/domain/report"
 	"sleutel/projections"
 )
 
@@ -51,4 +53,34 @@ func TestLockViewsRemembersKeys(t *testing.T) {
 	phones, err := q.PhoneKeys(t.Context(), holder)
 	require.NoError(t, err)
 	require.Empty(t, phones, "a revoked phone key leaves its holder's index")
+}
+
+// TestLockLogRemembers: what LockLog remembers of each lock (its streams'
+// revisions, its tenure) gives the rows a projection reading them from the store
+// gives (one started afresh for each event), redelivered events included.
+func TestLockLogRemembers(t *testing.T) {
+	t.Parallel()
+	h := newHistory(t)
+	lockID, owner, other := uuid.New(), uuid.New(), uuid.New()
+	ls, rs := lock.Stream(lockID), report.Stream(lockID)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	k := uuid.New()
+	h.add(rs, report.Recorded{ReportID: "early", LockID: lockID, Type: report.Tamper, OccurredAt: t0, RecordedAt: t0})
+	h.add(ls, lock.Registered{LockID: lockID, Serial: "FX-1", OwnerID: owner, Name: "Door", TimeZone: "UTC", RegisteredAt: t0, FirstRegistration: true, TrialEndsAt: t0.AddDate(0, 3, 0), KeyAllowance: 25, DeviceTokenDigest: "dev"})
+	h.add(ls, lock.KeyIssued{KeyID: k, Type: lock.KeyTag, HolderName: "A", CredentialDigest: "d1", IssuedBy: owner, IssuedAt: t0})
+	h.add(rs, report.Recorded{ReportID: "r1", LockID: lockID, Type: report.AccessGranted, KeyID: k, OccurredAt: t0, RecordedAt: t0})
+	h.add(ls, lock.Removed{OwnerID: owner, RemovedAt: t0})
+	h.add(rs, report.Recorded{ReportID: "r2", LockID: lockID, Type: report.Tamper, OccurredAt: t0, RecordedAt: t0})
+	h.add(ls, lock.Registered{LockID: lockID, Serial: "FX-1", OwnerID: other, Name: "Gate", TimeZone: "UTC", RegisteredAt: t0, TrialEndsAt: t0.AddDate(0, 3, 0), KeyAllowance: 25, DeviceTokenDigest: "dev2"})
+	h.add(rs, report.Recorded{ReportID: "r3", LockID: lockID, Type: report.Battery, OccurredAt: t0, RecordedAt: t0})
+	envs := append(slices.Clone(h.envs), h.envs[3], h.envs[6], h.envs[1]) // redelivered
+
+	remembering, afresh := openKV(t), openKV(t)
+	p := projections.NewLockLog(remembering)
+	for _, env := range envs {
+		require.NoError(t, p.Handle(t.Context(), env))
+		require.NoError(t, projections.NewLockLog(afresh).Handle(t.Context(), env))
+		require.Equal(t, dump(t, afresh), dump(t, remembering), "after %s/%d", env.Stream, env.Revision)
+	}
+	require.Len(t, dump(t, remembering), 2+1+8, "two revision markers, the tenure, an entry an event")
 }
