@@ -78,7 +78,7 @@ func redacted(env es.Envelope) (json.RawMessage, error) {
 	switch e := env.Event.(type) {
 	case lock.KeyIssued:
 		e.CredentialDigest = ""
-		return json.Marshal(e)
+		return appendKeyIssuedJSON(nil, e)
 	case lock.Registered:
 		e.DeviceTokenDigest = ""
 		return json.Marshal(e)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"sleutel/domain/lock"
 )
 
 // The rows a replay writes most after the log's entries, encoded without
@@ -135,6 +137,69 @@ func (k KeyRow) appendJSON(b []byte) ([]byte, error) {
 	if err != nil {
 		type plain KeyRow
 		_, err = json.Marshal(plain(k))
+		return b[:start], err
+	}
+	return b, nil
+}
+
+// appendKeyIssuedJSON appends e as json.Marshal does: the lock log shows every
+// issued key, its digest taken out (see redacted).
+func appendKeyIssuedJSON(b []byte, e lock.KeyIssued) ([]byte, error) {
+	start := len(b)
+	var err error
+	b = append(b, `{"key_id":`...)
+	b = appendJSONUUID(b, e.KeyID)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, string(e.Type))
+	b = append(b, `,"holder_name":`...)
+	b = appendJSONString(b, e.HolderName)
+	if e.AccountID != uuid.Nil {
+		b = append(b, `,"account_id":`...)
+		b = appendJSONUUID(b, e.AccountID)
+	}
+	if e.CredentialDigest != "" {
+		b = append(b, `,"credential_digest":`...)
+		b = appendJSONString(b, e.CredentialDigest)
+	}
+	if e.CredentialHint != "" {
+		b = append(b, `,"credential_hint":`...)
+		b = appendJSONString(b, e.CredentialHint)
+	}
+	if e.ValidFrom != nil {
+		b = append(b, `,"valid_from":`...)
+		b, err = appendJSONTime(b, *e.ValidFrom, err)
+	}
+	if e.ValidUntil != nil {
+		b = append(b, `,"valid_until":`...)
+		b, err = appendJSONTime(b, *e.ValidUntil, err)
+	}
+	if len(e.Schedule) > 0 {
+		raw, serr := json.Marshal(e.Schedule)
+		if err == nil {
+			err = serr
+		}
+		b = append(b, `,"schedule":`...)
+		b = append(b, raw...)
+	}
+	if e.MaxUses != 0 {
+		b = append(b, `,"max_uses":`...)
+		b = strconv.AppendInt(b, int64(e.MaxUses), 10)
+	}
+	b = append(b, `,"issued_by":`...)
+	b = appendJSONUUID(b, e.IssuedBy)
+	if e.Organization != uuid.Nil {
+		b = append(b, `,"organization_id":`...)
+		b = appendJSONUUID(b, e.Organization)
+	}
+	b = append(b, `,"issued_at":`...)
+	b, err = appendJSONTime(b, e.IssuedAt, err)
+	if e.BulkID != uuid.Nil {
+		b = append(b, `,"bulk_id":`...)
+		b = appendJSONUUID(b, e.BulkID)
+	}
+	b = append(b, '}')
+	if err != nil {
+		_, err = json.Marshal(e)
 		return b[:start], err
 	}
 	return b, nil

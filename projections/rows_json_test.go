@@ -65,6 +65,29 @@ func TestRowsJSON(t *testing.T) {
 	}
 }
 
+func TestKeyIssuedJSON(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 1, 9, 8, 7, 654321, time.UTC)
+	past := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, e := range []lock.KeyIssued{
+		{},
+		{KeyID: uuid.New(), Type: lock.KeyPhone, HolderName: "A <&> é", AccountID: uuid.New(), CredentialDigest: "d", CredentialHint: "h",
+			ValidFrom: &at, ValidUntil: &at, Schedule: lock.Schedule{{Days: []time.Weekday{time.Tuesday}, From: 1, Until: 2}}, MaxUses: 4,
+			IssuedBy: uuid.New(), Organization: uuid.New(), IssuedAt: at, BulkID: uuid.New()},
+		{IssuedAt: past},
+		{Schedule: lock.Schedule{{Days: []time.Weekday{12}}}},
+	} {
+		want, wantErr := json.Marshal(e)
+		got, err := appendKeyIssuedJSON([]byte("x"), e)
+		if wantErr != nil {
+			require.EqualError(t, err, wantErr.Error())
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, "x"+string(want), string(got))
+	}
+}
+
 // FuzzRowsJSON holds the rows' encoders to encoding/json for any strings, numbers
 // and times.
 func FuzzRowsJSON(f *testing.F) {
@@ -96,5 +119,18 @@ func FuzzRowsJSON(f *testing.F) {
 			k.Schedule = lock.Schedule{{Days: []time.Weekday{time.Weekday(opt % 8)}, From: i, Until: int(opt)}}
 		}
 		requireRowJSON(t, &k, plainKeyRow(k))
+		e := lock.KeyIssued{KeyID: k.ID, Type: k.Type, HolderName: s2, CredentialDigest: s4, CredentialHint: s1, ValidFrom: k.ValidFrom,
+			ValidUntil: k.ValidUntil, Schedule: k.Schedule, MaxUses: i, IssuedAt: t2}
+		if k.AccountID != nil {
+			e.AccountID, e.Organization, e.BulkID = *k.AccountID, *k.AccountID, *k.AccountID
+		}
+		want, wantErr := json.Marshal(e)
+		got, err := appendKeyIssuedJSON(nil, e)
+		if wantErr != nil {
+			require.EqualError(t, err, wantErr.Error())
+		} else {
+			require.NoError(t, err)
+			require.Equal(t, string(want), string(got))
+		}
 	})
 }

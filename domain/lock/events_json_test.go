@@ -1,0 +1,87 @@
+package lock
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"sleutel/domain/es"
+)
+
+// requireKeyIssuedAsJSON holds DecodePayload to json.Unmarshal on raw: the same
+// event, or an error from both.
+func requireKeyIssuedAsJSON(t *testing.T, raw []byte) {
+	t.Helper()
+	var want KeyIssued // no JSON methods: encoding/json's own reading
+	wantErr := json.Unmarshal(raw, &want)
+	var got KeyIssued
+	gotErr := got.DecodePayload(raw)
+	if wantErr != nil {
+		require.Error(t, gotErr)
+		require.Equal(t, wantErr.Error(), gotErr.Error())
+		return
+	}
+	require.NoError(t, gotErr)
+	require.Equal(t, want, got)
+}
+
+func keyIssuedSamples() [][]byte {
+	at := time.Date(2026, 3, 1, 9, 8, 7, 654321000, time.UTC)
+	until := at.In(time.FixedZone("x", -7200)).AddDate(0, 1, 0)
+	var out [][]byte
+	for _, e := range []KeyIssued{
+		{KeyID: uuid.New(), Type: KeyTag, HolderName: "Anna", CredentialDigest: "abc", IssuedBy: uuid.New(), IssuedAt: at},
+		{KeyID: uuid.New(), Type: KeyPhone, HolderName: "B <&> é \u2028", AccountID: uuid.New(), CredentialHint: "…12", ValidFrom: &at, ValidUntil: &until,
+			Schedule: Schedule{{Days: []time.Weekday{time.Monday, time.Sunday}, From: 8 * 60, Until: 17 * 60}, {From: 0, Until: 1440}},
+			MaxUses: 3, IssuedBy: uuid.New(), Organization: uuid.New(), IssuedAt: at, BulkID: uuid.New()},
+		{HolderName: "quote \" and \\ and \n", MaxUses: -1},
+		{},
+	} {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, raw)
+	}
+	base := `{"key_id":"00000000-0000-0000-0000-000000000001","type":"code","holder_name":"x",`
+	end := `"issued_by":"00000000-0000-0000-0000-000000000002","issued_at":"2026-01-01T00:00:00Z"}`
+	return append(out,
+		[]byte(base+`"schedule":[{"days":["mon"],"from":"25:00","until":"08:00"}],`+end), // a window its decoder refuses
+		[]byte(base+`"schedule":[{"days":["xyz"],"from":"08:00","until":"09:00"}],`+end),
+		[]byte(base+`"schedule":[],`+end),
+		[]byte(base+`"schedule":null,`+end),
+		[]byte(base+`"schedule":[{"days":["mon"],"from":"08:00","until":"09:00"}`+end),
+		[]byte(base+`"max_uses":1.5,`+end),
+		[]byte(base+`"unknown":1,`+end),
+		[]byte(base+`"valid_from":"not a time",`+end),
+		[]byte(base+end[:len(end)-1]+`,"bulk_id":"00000000-0000-0000-0000-000000000003"}`),
+		[]byte(base+end+` `),
+		[]byte(`{}`),
+		[]byte(`[]`),
+	)
+}
+
+func TestKeyIssuedDecodePayload(t *testing.T) {
+	t.Parallel()
+	for _, raw := range keyIssuedSamples() {
+		requireKeyIssuedAsJSON(t, raw)
+	}
+	r := es.NewRegistry()
+	RegisterEvents(r)
+	raw := keyIssuedSamples()[1]
+	e, err := r.Decode(KeyIssuedType, raw)
+	require.NoError(t, err)
+	var want KeyIssued
+	require.NoError(t, json.Unmarshal(raw, &want))
+	require.Equal(t, want, e)
+}
+
+func FuzzKeyIssuedDecodePayload(f *testing.F) {
+	for _, raw := range keyIssuedSamples() {
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) { requireKeyIssuedAsJSON(t, raw) })
+}
