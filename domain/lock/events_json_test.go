@@ -36,7 +36,7 @@ func keyIssuedSamples() [][]byte {
 		{KeyID: uuid.New(), Type: KeyTag, HolderName: "Anna", CredentialDigest: "abc", IssuedBy: uuid.New(), IssuedAt: at},
 		{KeyID: uuid.New(), Type: KeyPhone, HolderName: "B <&> é \u2028", AccountID: uuid.New(), CredentialHint: "…12", ValidFrom: &at, ValidUntil: &until,
 			Schedule: Schedule{{Days: []time.Weekday{time.Monday, time.Sunday}, From: 8 * 60, Until: 17 * 60}, {From: 0, Until: 1440}},
-			MaxUses: 3, IssuedBy: uuid.New(), Organization: uuid.New(), IssuedAt: at, BulkID: uuid.New()},
+			MaxUses:  3, IssuedBy: uuid.New(), Organization: uuid.New(), IssuedAt: at, BulkID: uuid.New()},
 		{HolderName: "quote \" and \\ and \n", MaxUses: -1},
 		{},
 	} {
