@@ -40,8 +40,9 @@ const ingestDir = "bulk-ingest"
 // OpenBulk opens (creating if needed) a read store to be filled in bulk, as a
 // replay fills a new one: without a write-ahead log, with large memtables, no
 // compression and no compactions while it fills (its tables are compacted when it
-// is next opened with Open). Nothing written is durable until FlushMemTables
-// returns; a crash before loses the lot, which a replay simply starts again.
+// is next opened with Open). Tables added with Ingest are durable when it returns;
+// writes through Load or Write are not until FlushMemTables returns, and a crash
+// before loses them (a replay simply starts again).
 // Its tables have Bloom filters: Ingest adds a table at a time, often over the
 // same key ranges, and a point read then skips the tables without the key.
 func OpenBulk(dir string) (*Store, error) {

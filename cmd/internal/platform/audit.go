@@ -134,8 +134,8 @@ type ReplayOptions struct {
 	// Progress, when set, is called after each page with the events read so far
 	// and the position reached.
 	Progress func(read uint64, at es.Position)
-	// BatchEvents is how many events each projection applies per read-store batch;
-	// 8,192 when 0.
+	// BatchEvents is how many events each projection applies per table it adds to
+	// the read store; 16,384 when 0.
 	BatchEvents int
 }
 
@@ -166,8 +166,10 @@ type page struct {
 // on its own goroutine (their keys never overlap) against a write-back buffer of
 // its own: its writes land in memory, where it reads them back, and go to Pebble
 // thousands of events at a time, each key once however often it changed (a lock's
-// row is rewritten by every event of the lock). The new store is written without a
-// write-ahead log and flushed once at the end: a replay that fails starts again.
+// row is rewritten by every event of the lock), as a table sorted and built by
+// another goroutine while the projection goes on, and added to the store whole
+// (readstore.Ingest: no memtable). The new store is written without a write-ahead
+// log: a replay that fails starts again.
 func ReplayReadModels(ctx context.Context, log interface {
 	ReadAll(ctx context.Context, after es.Position, limit int) ([]es.Record, error)
 }, dir string, opts ReplayOptions) (ReplayStats, error) {

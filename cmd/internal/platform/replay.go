@@ -27,8 +27,8 @@ func readModelProjections(kv projections.KV) []projections.Projection {
 
 // Replay rebuilds every read model from position zero into the read store at dir,
 // which should be new (SPEC H2). It returns the number of events replayed. It runs
-// the projections on every core, thousands of events per read-store batch (see
-// ReplayReadModels).
+// the projections on every core, thousands of events per table added to the read
+// store (see ReplayReadModels).
 func Replay(ctx context.Context, log interface {
 	ReadAll(ctx context.Context, after es.Position, limit int) ([]es.Record, error)
 }, dir string) (int, error) {
