@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -28,9 +29,10 @@ func OpenReadOnly(dir string) (*Store, error) {
 
 // bulk is what a store opened with OpenBulk needs to build the tables it ingests.
 type bulk struct {
-	dir    string // where tables are built before Pebble links them in
-	writer sstable.WriterOptions
-	seq    atomic.Uint64
+	dir     string // where tables are built before Pebble links them in
+	writer  sstable.WriterOptions
+	seq     atomic.Uint64
+	buffers sync.Pool // of *[writeBuffer + directAlign]byte, for fileWritable
 }
 
 // ingestDir is the directory, inside a bulk store's, where Ingest builds its
@@ -100,7 +102,7 @@ func (s *Store) Ingest(ctx context.Context, fn func(set func(key, value []byte) 
 		return err
 	}
 	path := filepath.Join(s.bulk.dir, fmt.Sprintf("%06d.sst", s.bulk.seq.Add(1)))
-	f, err := createTable(path)
+	f, err := createTable(path, &s.bulk.buffers)
 	if err != nil {
 		return fmt.Errorf("read store ingest: %w", err)
 	}
@@ -130,9 +132,11 @@ type fileWritable struct {
 	path   string
 	f      *os.File // O_DIRECT when direct
 	direct bool
-	buf    []byte // aligned to directAlign when direct
+	buf    []byte // aligned to directAlign
 	n      int    // bytes in buf
 	off    int64  // bytes written to f
+	pool   *sync.Pool
+	raw    *[writeBuffer + directAlign]byte // buf's array, back to pool when done
 }
 
 // directAlign is the alignment O_DIRECT asks of buffers, offsets and sizes (the
@@ -141,20 +145,31 @@ const directAlign = 4096
 
 const writeBuffer = 1 << 20
 
-func createTable(path string) (*fileWritable, error) {
-	w := &fileWritable{path: path}
-	if f, err := createDirect(path); err == nil {
-		raw := make([]byte, writeBuffer+directAlign)
-		skip := int(-uintptr(unsafe.Pointer(&raw[0])) & (directAlign - 1))
-		w.f, w.direct, w.buf = f, true, raw[skip:skip+writeBuffer]
-		return w, nil
+// createTable creates the file of a table at path, with a buffer from pool (a
+// replay builds hundreds of tables).
+func createTable(path string, pool *sync.Pool) (*fileWritable, error) {
+	f, err := createDirect(path)
+	direct := err == nil
+	if !direct {
+		if f, err = os.Create(path); err != nil {
+			return nil, err
+		}
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
+	raw, _ := pool.Get().(*[writeBuffer + directAlign]byte)
+	if raw == nil {
+		raw = new([writeBuffer + directAlign]byte)
 	}
-	w.f, w.buf = f, make([]byte, writeBuffer)
-	return w, nil
+	skip := int(-uintptr(unsafe.Pointer(&raw[0])) & (directAlign - 1))
+	return &fileWritable{path: path, f: f, direct: direct, buf: raw[skip : skip+writeBuffer], pool: pool, raw: raw}, nil
+}
+
+// release hands the buffer back.
+func (w *fileWritable) release() {
+	if w.raw != nil {
+		w.buf = nil
+		w.pool.Put(w.raw)
+		w.raw = nil
+	}
 }
 
 func (w *fileWritable) Write(p []byte) error {
@@ -218,10 +233,14 @@ func (w *fileWritable) Finish() error {
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
+	w.release()
 	return err
 }
 
-func (w *fileWritable) Abort() { w.f.Close() }
+func (w *fileWritable) Abort() {
+	w.f.Close()
+	w.release()
+}
 
 // FlushMemTables writes everything in memory to the directory's tables and syncs
 // them: what makes a store opened with OpenBulk durable.

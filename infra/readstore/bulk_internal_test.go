@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,10 +21,11 @@ func TestTableWritable(t *testing.T) {
 	for i := range data {
 		data[i] = byte(rnd.IntN(256))
 	}
-	for _, mode := range []string{"as created", "buffered", "falls back"} {
+	var pool sync.Pool
+	for _, mode := range []string{"as created", "buffered", "falls back", "again, with a buffer used before"} {
 		t.Run(mode, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "t.sst")
-			w, err := createTable(path)
+			w, err := createTable(path, &pool)
 			require.NoError(t, err)
 			if mode == "buffered" {
 				require.NoError(t, w.buffered())
