@@ -279,7 +279,9 @@ func (s *Store) commitLoop() {
 	for {
 		if cur != nil && !inFlight && (len(cur.reqs) >= cohort || cur.events >= s.maxEv) {
 			stopLinger()
-			inFlight = s.launch(cur)
+			if inFlight = s.launch(cur); !inFlight {
+				cohort = 0 // answered at once (nothing to write): no sync will bring writers back
+			}
 			cur = nil
 		}
 		reqs := s.reqs
