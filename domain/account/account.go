@@ -8,6 +8,7 @@
 package account
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"time"
@@ -40,6 +41,8 @@ type Account struct {
 	failed       int       // consecutive failed logins since the last success, lockout or unlock
 	lockedUntil  time.Time // zero when never locked; may lie in the past
 	sessions     map[uuid.UUID]Session
+	sessionSeq   map[uuid.UUID]uint64 // order in which the sessions were started
+	started      uint64               // sessions started so far
 	grants       map[uuid.UUID]bool // redemptions of organization-management codes (O6)
 	auditOrgs    []uuid.UUID        // organizations the account audits, in order of appointment
 
@@ -218,11 +221,13 @@ func (a *Account) Session(id uuid.UUID) (Session, bool) {
 	return s, ok
 }
 
-// Sessions returns the sessions started and not ended, oldest first; some may have
-// expired.
+// Sessions returns the sessions started and not ended, in the order they were
+// started; some may have expired. The order is that of the stream, never of a map:
+// a decision that ends several sessions records the same events every time (its
+// event ids are derived from their index when a command is retried).
 func (a *Account) Sessions() []Session {
 	out := slices.Collect(maps.Values(a.sessions))
-	slices.SortFunc(out, func(x, y Session) int { return x.StartedAt.Compare(y.StartedAt) })
+	slices.SortFunc(out, func(x, y Session) int { return cmp.Compare(a.sessionSeq[x.ID], a.sessionSeq[y.ID]) })
 	return out
 }
 
@@ -250,13 +255,23 @@ func (a *Account) apply(e es.Event) {
 		a.failed = 0
 		if a.sessions == nil {
 			a.sessions = make(map[uuid.UUID]Session)
+			a.sessionSeq = make(map[uuid.UUID]uint64)
 		}
 		// Forget sessions expired by now, judged by the event's own time, so that the
 		// state does not grow with every login ever made.
-		maps.DeleteFunc(a.sessions, func(_ uuid.UUID, s Session) bool { return !s.ActiveAt(e.StartedAt) })
+		maps.DeleteFunc(a.sessions, func(id uuid.UUID, s Session) bool {
+			if s.ActiveAt(e.StartedAt) {
+				return false
+			}
+			delete(a.sessionSeq, id)
+			return true
+		})
+		a.started++
 		a.sessions[e.SessionID] = Session{ID: e.SessionID, TokenDigest: e.TokenDigest, StartedAt: e.StartedAt, ExpiresAt: e.ExpiresAt}
+		a.sessionSeq[e.SessionID] = a.started
 	case SessionEnded:
 		delete(a.sessions, e.SessionID)
+		delete(a.sessionSeq, e.SessionID)
 	default:
 		if !a.applyAudit(e) {
 			a.applyCredentials(e)

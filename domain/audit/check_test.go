@@ -3,7 +3,9 @@ package audit_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,11 +91,26 @@ func TestChecker_NamesTheSameLinkAsTheVerifier(t *testing.T) {
 		},
 		"position": func(recs []es.Record, i int) []es.Record { recs[i].Position = recs[i-1].Position; return recs },
 	}
+	// A stream's last event dropped leaves a shorter chain that is whole: no later
+	// link names it (a per-stream chain cannot see its own tail cut off), so a drop
+	// is placed where a later event of the same stream follows.
+	hasLater := func(recs []es.Record, i int) bool {
+		for _, r := range recs[i+1:] {
+			if r.Stream == recs[i].Stream {
+				return true
+			}
+		}
+		return false
+	}
 	rnd := rand.New(rand.NewPCG(7, 7))
-	for name, brk := range kinds {
+	for _, name := range slices.Sorted(maps.Keys(kinds)) {
+		brk := kinds[name]
 		for range 6 {
 			recs := append([]es.Record(nil), intact...)
 			i := 1 + rnd.IntN(len(recs)-2)
+			for name == "dropped" && !hasLater(recs, i) {
+				i = 1 + rnd.IntN(len(recs)-2)
+			}
 			recs = brk(recs, i)
 			want := verifySequential(recs)
 			var link *es.BrokenLink
