@@ -43,8 +43,8 @@ type Account struct {
 	sessions     map[uuid.UUID]Session
 	sessionSeq   map[uuid.UUID]uint64 // order in which the sessions were started
 	started      uint64               // sessions started so far
-	grants       map[uuid.UUID]bool // redemptions of organization-management codes (O6)
-	auditOrgs    []uuid.UUID        // organizations the account audits, in order of appointment
+	grants       map[uuid.UUID]bool   // redemptions of organization-management codes (O6)
+	auditOrgs    []uuid.UUID          // organizations the account audits, in order of appointment
 
 	buildingsSince time.Time // when building management was switched on (L13); zero while off
 
