@@ -149,7 +149,7 @@ func reportVerify(out io.Writer, what string, sum audit.Summary, err error, took
 	case errors.As(err, &link):
 		fmt.Fprintf(out, "BROKEN: %s: the first broken link is event %s, stream %s revision %d, position %s: %s\n",
 			what, link.EventID, link.Stream, link.Revision, link.Position, link.Reason)
-		fmt.Fprintf(out, "%d events before it verify.\n", sum.Events-1)
+		fmt.Fprintf(out, "Every event before it in log order verifies (%d events read).\n", sum.Events)
 		return errBroken
 	case errors.As(err, &inc):
 		fmt.Fprintf(out, "INCOMPLETE: %s: %s\n", what, inc.Error())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 
@@ -111,6 +112,7 @@ func errCorrupt(format string, args ...any) error {
 type decoder struct {
 	b   []byte
 	err error
+	own bool // b is a private copy that outlives the decoder: str may alias it
 }
 
 func (d *decoder) fixed(n int) []byte {
@@ -157,13 +159,22 @@ func (d *decoder) str() string {
 	if d.err == nil && n > uint64(len(d.b)) {
 		d.err = errCorrupt("string of %d bytes past the record's end", n)
 	}
-	return string(d.fixed(int(n)))
+	b := d.fixed(int(n))
+	if d.own && len(b) > 0 {
+		// The decoder's bytes are the record's own copy, never written again: the
+		// string may share them (one allocation a record instead of six).
+		return unsafe.String(&b[0], len(b))
+	}
+	return string(b)
 }
 
 // decodeRecord reads a record stored at pos. v may be reused by the caller after it
 // returns: everything is copied out.
 func decodeRecord(pos uint64, v []byte) (es.Record, error) {
-	d := decoder{b: v}
+	// One copy of the stored value holds the strings and, at its end, the payload;
+	// nothing writes to it after decoding but a caller to the payload, which no
+	// string shares.
+	d := decoder{b: append([]byte(nil), v...), own: true}
 	if f := d.fixed(1); d.err == nil && f[0] != recordFormat {
 		return es.Record{}, errCorrupt("record format %d at position %d", f[0], pos)
 	}
@@ -191,7 +202,9 @@ func decodeRecord(pos uint64, v []byte) (es.Record, error) {
 	if d.err != nil {
 		return es.Record{}, fmt.Errorf("position %d: %w", pos, d.err)
 	}
-	r.Data = append([]byte(nil), d.b...)
+	if len(d.b) > 0 {
+		r.Data = d.b[:len(d.b):len(d.b)]
+	}
 	r.Position = es.Pos(pos)
 	return r, nil
 }

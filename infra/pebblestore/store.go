@@ -115,6 +115,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		Logger:       pebbleLogger{opts.Logger},
 	}
 	po.ReadOnly = opts.ReadOnly
+	for i := range po.Levels {
+		po.Levels[i].BlockSize = logBlockSize
+	}
 	po.EnsureDefaults()
 	db, err := pebble.Open(dir, po)
 	if err != nil {
@@ -468,6 +471,12 @@ func (s *Store) syncLoop(done chan<- struct{}, synced chan<- syncDone) {
 		synced <- syncDone{answered: len(f.reqs), took: time.Since(f.launched)}
 	}
 }
+
+// logBlockSize is the tables' block size. The log is read front to back far more
+// often than any record is looked up (replay, verify, export, catch-up), and each
+// block read costs a cache allocation and a copy whatever its size: 32 KiB blocks
+// instead of Pebble's 4 KiB make a scan cheaper per event.
+const logBlockSize = 32 << 10
 
 // maxCachedHeads bounds the committer's cache of stream heads.
 const maxCachedHeads = 1 << 20
