@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -73,34 +74,13 @@ func TestLockoutUnderConcurrency(t *testing.T) {
 	_, err := a.SignUp(ctx, commands.Meta{}, commands.SignUp{Username: "bert", Email: "bert@example.org", Password: "correct horse battery"})
 	require.NoError(t, err)
 
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	var mu sync.Mutex
-	rightAfterLock := 0
-	for i := range 51 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			pw := "wrong password!"
-			if i == 25 {
-				pw = "correct horse battery" // a right guess racing the wrong ones
-			}
-			_, err := a.Login(ctx, commands.Meta{}, "bert", pw)
-			var lo *account.LockedOutError
-			if i == 25 && err == nil {
-				return // it came before the fourth failure: allowed
-			}
-			require.Error(t, err)
-			if i == 25 && errors.As(err, &lo) {
-				mu.Lock()
-				rightAfterLock++
-				mu.Unlock()
-			}
-		}()
+	errs := loginConcurrently(ctx, a, "bert", 51, 25)
+	for i, err := range errs {
+		if i == 25 && err == nil {
+			continue // the right guess came before the fourth failure: allowed
+		}
+		require.Error(t, err, "guess %d", i)
 	}
-	close(start)
-	wg.Wait()
 
 	_, err = a.Login(ctx, commands.Meta{}, "bert", "correct horse battery")
 	var lo *account.LockedOutError
@@ -119,6 +99,64 @@ func TestLockoutUnderConcurrency(t *testing.T) {
 	h.clock.advance(31 * time.Minute)
 	_, err = a.Login(ctx, commands.Meta{}, "bert", "correct horse battery")
 	require.NoError(t, err, "A3 after 30 minutes the right password works")
+}
+
+// TestLockoutHoldsAgainstRacingRightGuesses: once the lock is set (A3), 50
+// simultaneous guesses, ten of them right, are all refused with the lock's end,
+// and none of them resets or moves the lock.
+func TestLockoutHoldsAgainstRacingRightGuesses(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := newAccounts(h)
+	ctx := t.Context()
+	_, err := a.SignUp(ctx, commands.Meta{}, commands.SignUp{Username: "bea", Email: "bea@example.org", Password: "correct horse battery"})
+	require.NoError(t, err)
+	for range 4 {
+		_, err := a.Login(ctx, commands.Meta{}, "bea", "wrong password!")
+		require.Error(t, err)
+	}
+	var lo *account.LockedOutError
+	_, err = a.Login(ctx, commands.Meta{}, "bea", "correct horse battery")
+	require.ErrorAs(t, err, &lo, "A3 the fourth failure locked the account")
+	until := lo.LockedUntil
+	h.clock.advance(time.Minute)
+	errs := loginConcurrently(ctx, a, "bea", 50, 0, 5, 10, 15, 20, 25, 30, 35, 40, 45)
+	for i, err := range errs {
+		var got *account.LockedOutError
+		require.ErrorAs(t, err, &got, "A3 guess %d during the lock is refused as locked out", i)
+		require.Equal(t, until, got.LockedUntil, "A3 guess %d does not move the lock", i)
+	}
+	recs, err := h.store.ReadStream(ctx, "account-"+mustAccountID(t, a, "bea").String(), 0, 1000)
+	require.NoError(t, err)
+	for _, r := range recs {
+		require.NotEqual(t, account.SessionStartedType, r.Type, "A3 no session starts during the lock")
+	}
+	h.clock.advance(29 * time.Minute)
+	_, err = a.Login(ctx, commands.Meta{}, "bea", "correct horse battery")
+	require.NoError(t, err, "A3 at the lock's end the right password works")
+}
+
+// loginConcurrently starts n logins at once, the ones at index right with the right
+// password ("correct horse battery"), and returns each one's error by index.
+func loginConcurrently(ctx context.Context, a *commands.Accounts, username string, n int, right ...int) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			pw := "wrong password!"
+			if slices.Contains(right, i) {
+				pw = "correct horse battery"
+			}
+			_, errs[i] = a.Login(ctx, commands.Meta{}, username, pw)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
 }
 
 func mustAccountID(t *testing.T, a *commands.Accounts, username string) uuid.UUID {

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 
@@ -213,25 +214,30 @@ func (h *Organizations) JoinByDomain(ctx context.Context, member uuid.UUID, emai
 	if err != nil || len(orgs) == 0 {
 		return uuid.Nil, nil, Result{}, err
 	}
-	if len(orgs) > 1 {
-		for _, id := range orgs {
-			if err := h.read(ctx, id, func(o *organization.Organization) error {
-				if o.TakesByDomain(email) {
-					choices = append(choices, Choice{ID: id, Name: o.Name()})
-				}
-				return nil
-			}); err != nil {
-				return uuid.Nil, nil, Result{}, err
+	// Only those that take self-registration count, one or several (O3): an
+	// organization with the domain but self-registration off is no choice at all,
+	// and the account is made without it (never made and then refused).
+	for _, id := range orgs {
+		if err := h.read(ctx, id, func(o *organization.Organization) error {
+			if o.TakesByDomain(email) {
+				choices = append(choices, Choice{ID: id, Name: o.Name()})
 			}
+			return nil
+		}); err != nil {
+			return uuid.Nil, nil, Result{}, err
 		}
-		if len(choices) != 1 {
-			return uuid.Nil, choices, Result{}, nil
-		}
-		orgs = []uuid.UUID{choices[0].ID}
 	}
+	if len(choices) != 1 {
+		return uuid.Nil, choices, Result{}, nil
+	}
+	orgs = []uuid.UUID{choices[0].ID}
 	res, err = h.orgs.Update(ctx, organization.Stream(orgs[0]), m.sub("join"), func(o *organization.Organization) error {
 		return o.JoinByDomain(member, email, h.clock.Now())
 	})
+	if errors.Is(err, organization.ErrNoSelfRegistration) {
+		// Self-registration was switched off since it was read: no link, no error.
+		return uuid.Nil, nil, Result{}, nil
+	}
 	return orgs[0], nil, res, err
 }
 

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -102,6 +101,24 @@ func TestSharedKeyManagement(t *testing.T) {
 	require.Equal(t, 404, other.do("POST", "/v1/locks/"+lockID+"/keys", map[string]any{"type": "code", "holder_name": "x", "organization_id": otherOrg.str("id")}).Status,
 		"a manager of another organization does not see the lock")
 	require.Equal(t, 404, other.do("GET", "/v1/organizations/"+orgID, nil).Status, "E2 nor the organization")
+	// Even with a key of its own to the same lock, another organization's manager
+	// sees and revokes only what its organization issued.
+	expect(t, owner.do("POST", "/v1/locks/"+lockID+"/organization-keys", map[string]any{"organization_id": otherOrg.str("id"), "quota": 1}), 200)
+	require.Equal(t, 404, other.do("DELETE", "/v1/locks/"+lockID+"/keys/"+k1.str("id"), nil).Status,
+		"L10 a manager of another organization does not revoke this organization's key")
+	require.Equal(t, 404, other.do("PATCH", "/v1/locks/"+lockID+"/keys/"+k1.str("id"), map[string]any{"holder_name": "Taken"}).Status,
+		"nor changes it")
+	theirs := expect(t, other.do("GET", "/v1/locks/"+lockID+"/keys", nil), 200)
+	require.Empty(t, theirs.Body["items"], "nor sees it")
+	expect(t, owner.do("DELETE", "/v1/locks/"+lockID+"/organization-keys/"+otherOrg.str("id"), nil), 204)
+	issuers := map[string]string{}
+	for _, it := range expect(t, owner.do("GET", "/v1/locks/"+lockID+"/keys", nil), 200).Body["items"].([]any) {
+		k := it.(map[string]any)
+		org, _ := k["organization_id"].(string)
+		issuers[k["id"].(string)] = org
+	}
+	require.Equal(t, orgID, issuers[k1.str("id")], "L12 the owner's key list names the organization that issued a key")
+	require.Equal(t, "", issuers[ownerKey.str("id")], "and names none for the owner's own")
 
 	// O5: on request, a member asks and a manager approves, which issues a phone key.
 	shared := expect(t, member.do("GET", "/v1/organizations/"+orgID+"/locks", nil), 200)
@@ -131,7 +148,15 @@ func TestSharedKeyManagement(t *testing.T) {
 	active := expect(t, owner.do("GET", "/v1/locks/"+lockID+"/keys?status=active", nil), 200)
 	require.Len(t, active.Body["items"], 1, "only the owner's own key is left")
 	require.Equal(t, 404, manager.do("GET", "/v1/locks/"+lockID, nil).Status, "the organization no longer sees the lock")
-	_ = memberID
+
+	// O4: only admins change or remove members; a removed member reads nothing more.
+	require.Equal(t, "forbidden", manager.do("PATCH", "/v1/organizations/"+orgID+"/members/"+memberID, map[string]string{"role": "manager"}).code(), "O4 a manager does not change roles")
+	require.Equal(t, "forbidden", member.do("DELETE", "/v1/organizations/"+orgID+"/members/"+managerID, nil).code(), "O4 a member does not remove members")
+	expect(t, admin.do("PATCH", "/v1/organizations/"+orgID+"/members/"+managerID, map[string]string{"role": "member"}), 200)
+	require.Equal(t, "forbidden", manager.do("POST", "/v1/organizations/"+orgID+"/invitations", map[string]string{"email": "x@example.org"}).code(), "O4 a manager made member does not invite")
+	expect(t, admin.do("DELETE", "/v1/organizations/"+orgID+"/members/"+memberID, nil), 204)
+	require.Equal(t, 404, member.do("GET", "/v1/organizations/"+orgID, nil).Status, "a removed member no longer reads the organization")
+	require.Equal(t, 404, member.do("GET", "/v1/organizations/"+orgID+"/members", nil).Status, "nor its members")
 }
 
 // TestOrganizationMembershipPaths covers O1–O3: domains set by the operator,
@@ -155,6 +180,20 @@ func TestOrganizationMembershipPaths(t *testing.T) {
 	expect(t, op.do("PUT", "/v1/organizations/"+b+"/domains", map[string]any{"domains": []string{"shared.example"}}), 200)
 	expect(t, adminA.do("PATCH", "/v1/organizations/"+a, map[string]any{"self_registration": true}), 200)
 	expect(t, adminB.do("PATCH", "/v1/organizations/"+b, map[string]any{"self_registration": true}), 200)
+
+	// O3: a domain whose organization does not take self-registration links nothing,
+	// and the account is made all the same (never made and then refused).
+	g, adminG := found("Gamma")
+	expect(t, op.do("PUT", "/v1/organizations/"+g+"/domains", map[string]any{"domains": []string{"gamma.example"}}), 200)
+	closed := expect(t, newClient(t, m.URL()).do("POST", "/v1/accounts", map[string]string{"username": "gerda", "email": "gerda@gamma.example", "password": "correct horse battery"}), 201)
+	require.Nil(t, closed.Body["organization_id"], "O3 self-registration off: no link")
+	require.Nil(t, closed.Body["choose_organization"])
+	require.Len(t, expect(t, adminG.do("GET", "/v1/organizations/"+g+"/members", nil), 200).Body["items"], 1, "only the admin")
+
+	// O1: the operator marks resellers; an admin cannot mark its own organization.
+	require.Equal(t, "forbidden", adminB.do("PUT", "/v1/organizations/"+b+"/reseller", map[string]any{"reseller": true}).code(), "O1 only the operator marks resellers")
+	expect(t, op.do("PUT", "/v1/organizations/"+b+"/reseller", map[string]any{"reseller": true}), 200)
+	require.Equal(t, true, expect(t, adminB.do("GET", "/v1/organizations/"+b, nil), 200).Body["reseller"], "the organization reads as a reseller")
 
 	solo := newClient(t, m.URL())
 	up := expect(t, solo.do("POST", "/v1/accounts", map[string]string{"username": "sanne", "email": "sanne@alpha.example", "password": "correct horse battery"}), 201)
@@ -192,7 +231,7 @@ func TestOrganizationMembershipPaths(t *testing.T) {
 	require.Equal(t, "manager", org.str("role"), "O2 with the invited role")
 	again := newClient(t, m.URL()).do("POST", link, map[string]string{"username": "ivo2", "password": "correct horse battery"})
 	require.Equal(t, 404, again.Status, "O2 a link works once: %s", again.Raw)
-	_ = time.Second
+	require.Equal(t, "forbidden", guest.do("POST", "/v1/organizations/"+b+"/invitations", map[string]string{"email": "y@example.org"}).code(), "O2 a manager does not invite")
 }
 
 // invitationLink waits for the newest invitation mail to email in the outbox.
