@@ -239,8 +239,7 @@ func TestPasswordReset_A4(t *testing.T) {
 }
 
 // TestPasswordResetEnumeration_A4 checks that a reset request, by username and by
-// email, answers an existing
-// and an unknown account alike: the same status and body every time, and about
+// email, answers an existing and an unknown account alike: the same status and body every time, and about
 // the same time. Timing on a shared 2-core machine is noisy, so the requests are
 // interleaved and the medians of many compared, with a generous bound: what the
 // test guards against is the unknown path skipping the work (a hash costs tens of
