@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,8 +20,10 @@ import (
 	"sleutel/cmd/internal/platform"
 	"sleutel/domain/audit"
 	"sleutel/domain/lock"
+	"sleutel/projections"
 	"sleutel/infra/esdb/esdbdouble"
 	"sleutel/infra/pebblestore/pebbletamper"
+	"sleutel/infra/readstore"
 )
 
 // call sends a JSON request to a platform and decodes the JSON answer.
@@ -116,6 +119,8 @@ func TestAuditCommands(t *testing.T) {
 		{"lock.csv", []string{"--format", "csv", "--lock", locks[0]}},
 		{"since.jsonl", []string{"--format", "jsonl", "--since", middle.Format(time.RFC3339Nano)}},
 		{"lock-since.csv", []string{"--format", "csv", "--lock", locks[0], "--since", middle.Format(time.RFC3339Nano)}},
+		{"lock-until.csv", []string{"--format", "csv", "--lock", locks[0], "--until", middle.Format(time.RFC3339Nano)}},
+		{"until.jsonl", []string{"--format", "jsonl", "--until", middle.Format(time.RFC3339Nano)}},
 	} {
 		path := filepath.Join(exports, e.name)
 		out, err := auditCLI(t, append([]string{"export", "--data", dir, "--out", path}, e.args...)...)
@@ -130,6 +135,16 @@ func TestAuditCommands(t *testing.T) {
 	require.Len(t, rows, 3, "header, the freeze and the late key")
 	require.Contains(t, rows[1], "lock.frozen")
 	require.Regexp(t, `,[0-9a-f]{64},[0-9a-f]{64}$`, rows[1], "the stretch starts mid-stream: its first row carries prev_hash")
+	untilCSV, err := os.ReadFile(filepath.Join(exports, "lock-until.csv"))
+	require.NoError(t, err)
+	rows = strings.Split(strings.TrimSpace(string(untilCSV)), "\n")
+	require.Len(t, rows, len(first)-2+1, "header and the lock's events before the freeze")
+	require.NotContains(t, string(untilCSV), "lock.frozen", "H5 --until stops before the freeze")
+	require.NotContains(t, string(untilCSV), "739102", "no PIN in an export")
+	untilJSONL, err := os.ReadFile(filepath.Join(exports, "until.jsonl"))
+	require.NoError(t, err)
+	require.NotContains(t, string(untilJSONL), `"type":"lock.frozen"`)
+	require.Contains(t, string(untilJSONL), `"type":"lock.key_issued"`)
 
 	// H2: the read models rebuilt from position zero equal the live ones.
 	out, err = auditCLI(t, "replay", "--data", dir, "--into", filepath.Join(t.TempDir(), "replayed"))
@@ -137,6 +152,29 @@ func TestAuditCommands(t *testing.T) {
 	require.Equal(t, "identical\n", out)
 	_, err = auditCLI(t, "replay", "--data", dir, "--into", filepath.Join(dir, "inside"))
 	require.Error(t, err, "never into the data directory")
+
+	// A live read model that no longer follows from the log is named: one lock's
+	// row changed behind the platform's back.
+	views := (*projections.LockViews)(nil).Name()
+	rw, err := readstore.Open(filepath.Join(dir, "readmodels"))
+	require.NoError(t, err)
+	pairs, err := rw.Scan(t.Context(), []byte(views+"/"), nil, 1000, false)
+	require.NoError(t, err)
+	pairs = slices.DeleteFunc(pairs, func(p projections.Pair) bool { return !bytes.Contains(p.Value, []byte(`"Door"`)) })
+	require.NotEmpty(t, pairs, "a lock row names the door")
+	require.NoError(t, rw.Write(t.Context(), func(b projections.Batch) error {
+		return b.Set(pairs[0].Key, bytes.Replace(pairs[0].Value, []byte(`"Door"`), []byte(`"Back door"`), 1))
+	}))
+	require.NoError(t, rw.Close())
+	out, err = auditCLI(t, "replay", "--data", dir, "--into", filepath.Join(t.TempDir(), "again"))
+	require.ErrorIs(t, err, errBroken, "H2 a difference fails the replay")
+	require.Contains(t, out, "first difference (live, then replayed): "+views+": ")
+	require.Contains(t, out, string(pairs[0].Key))
+	require.Contains(t, out, "Back door")
+	rw, err = readstore.Open(filepath.Join(dir, "readmodels"))
+	require.NoError(t, err)
+	require.NoError(t, rw.Write(t.Context(), func(b projections.Batch) error { return b.Set(pairs[0].Key, pairs[0].Value) }))
+	require.NoError(t, rw.Close())
 
 	// A tampered export names the event whose line was changed.
 	all := filepath.Join(exports, "all.jsonl")
@@ -222,4 +260,24 @@ func TestAuditOnEventStoreDB(t *testing.T) {
 	out, err = auditCLI(t, "verify", "--store", conn)
 	require.ErrorIs(t, err, errBroken)
 	require.Contains(t, out, "stream "+stream+" revision 1")
+}
+
+// TestProgress: on a terminal the replay's bar fills as the log is read and ends
+// its line; anywhere else (a pipe, a file, a buffer) nothing is drawn (H2).
+func TestProgress(t *testing.T) {
+	var buf bytes.Buffer
+	quiet := newProgress(&buf, 1000)
+	quiet.set(500, 500)
+	quiet.done()
+	require.Empty(t, buf.String(), "no bar off a terminal")
+
+	p := newProgress(&buf, 1000)
+	p.on = true // as on a terminal
+	p.set(250, 500)
+	require.Contains(t, buf.String(), "\r[====================                    ]  50%  250 events")
+	p.set(300, 600)
+	require.NotContains(t, buf.String(), "300 events", "at most ten draws a second")
+	p.done()
+	require.Contains(t, buf.String(), "\r[========================================] 100%  250 events", "done draws the full bar")
+	require.True(t, strings.HasSuffix(buf.String(), "\n"), "the finished bar ends its line")
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,24 +20,38 @@ import (
 	"go.uber.org/zap"
 
 	"sleutel/cmd/internal/platform"
+	"sleutel/infra/hook"
 )
 
 // verify reports whether a Sleutel webhook request is authentic and recent.
 func verify(secret, header string, body []byte, now time.Time) bool {
 	var t int64
-	var sig []byte
-	for _, kv := range strings.Split(header, ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "t":
-			t, _ = strconv.ParseInt(v, 10, 64)
-		case "v1":
-			sig, _ = hex.DecodeString(v)
-		}
+	var v1 string
+	if _, err := fmt.Sscanf(header, "t=%d,v1=%s", &t, &v1); err != nil {
+		return false
 	}
+	sig, _ := hex.DecodeString(v1)
 	mac := hmac.New(sha256.New, []byte(secret))
 	fmt.Fprintf(mac, "%d.%s", t, body)
 	return hmac.Equal(mac.Sum(nil), sig) && now.Sub(time.Unix(t, 0)).Abs() < 5*time.Minute
+}
+
+// TestVerifyRefuses: the README's receiver check accepts what the platform signs
+// and refuses another secret, a changed body, an old or future timestamp and a
+// malformed header (W1).
+func TestVerifyRefuses(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	body := []byte(`{"type":"lock.key_issued"}`)
+	sig := hook.Sign("whsec_right", now, body)
+	require.True(t, verify("whsec_right", sig, body, now))
+	require.False(t, verify("whsec_wrong", sig, body, now), "another secret")
+	require.False(t, verify("whsec_right", sig, []byte(`{"type":"lock.key_revoked"}`), now), "a changed body")
+	require.False(t, verify("whsec_right", sig, body, now.Add(10*time.Minute)), "replayed later")
+	require.False(t, verify("whsec_right", hook.Sign("whsec_right", now.Add(time.Hour), body), body, now), "from the future")
+	for _, h := range []string{"", "v1=00", "t=abc,v1=00", sig[:len(sig)-2]} {
+		require.False(t, verify("whsec_right", h, body, now), "header %q", h)
+	}
 }
 
 // TestREADMEVerifiesWebhooks checks the receiver code in the README's Webhooks
@@ -58,7 +71,7 @@ func TestREADMEVerifiesWebhooks(t *testing.T) {
 	src, err := os.ReadFile("webhooks_test.go")
 	require.NoError(t, err)
 	require.Contains(t, string(src), fn, "the README's verify is the one the tests use")
-	require.LessOrEqual(t, strings.Count(strings.TrimSpace(fn), "\n")+1, 18, "short enough to copy")
+	require.LessOrEqual(t, strings.Count(strings.TrimSpace(fn), "\n")-2, 10, "ten lines of code, besides the comment, the signature and the closing brace")
 }
 
 // webhookConfig is the tests' webhook configuration: receivers on loopback, quick
