@@ -20,10 +20,10 @@ import (
 	"sleutel/cmd/internal/platform"
 	"sleutel/domain/audit"
 	"sleutel/domain/lock"
-	"sleutel/projections"
 	"sleutel/infra/esdb/esdbdouble"
 	"sleutel/infra/pebblestore/pebbletamper"
 	"sleutel/infra/readstore"
+	"sleutel/projections"
 )
 
 // call sends a JSON request to a platform and decodes the JSON answer.
