@@ -23,7 +23,7 @@ import (
 // goroutines, a batch at a time. The first break in feed order wins, wherever it
 // was found.
 type Checker struct {
-	heads  map[string]head
+	heads  map[string]*head // one lookup a record: the head is updated in place
 	last   es.Position
 	seq    uint64 // records added
 	broken bool   // an order or revision break was found: nothing more is added
@@ -44,10 +44,12 @@ type head struct {
 	anchored bool // rev and hash come from an export's prev_hash, no event seen yet
 }
 
-// job is a run of records to hash, each with the stored hash it must follow.
+// job is a run of records to hash, each with the stored hash it must follow. The
+// records are the caller's own (Add keeps the pointer): a page of a million-event
+// log is not copied a second time.
 type job struct {
 	start uint64 // feed index of recs[0]
-	recs  []es.Record
+	recs  []*es.Record
 	prevs []es.Hash
 }
 
@@ -65,7 +67,7 @@ func NewChecker(workers int) *Checker {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	c := &Checker{heads: make(map[string]head), size: CheckerBatch, jobs: make(chan job, 2*workers)}
+	c := &Checker{heads: make(map[string]*head), size: CheckerBatch, jobs: make(chan job, 2*workers)}
 	c.stop.Store(^uint64(0))
 	c.workers.Add(workers)
 	for range workers {
@@ -82,14 +84,14 @@ func (c *Checker) Anchor(stream string, rev uint64, prev es.Hash) error {
 	if _, seen := c.heads[stream]; seen {
 		return fmt.Errorf("stream %s is anchored after its first event", stream)
 	}
-	c.heads[stream] = head{rev: rev, hash: prev, anchored: true}
+	c.heads[stream] = &head{rev: rev, hash: prev, anchored: true}
 	return nil
 }
 
 // Add checks the next record's place in the order and its stream, and queues its
 // hash. It returns false once a break is known (the rest of the history cannot
-// change which link broke first), so a caller may stop reading. r.Data must not
-// change afterwards.
+// change which link broke first), so a caller may stop reading. The Checker keeps
+// r until Close: neither it nor its Data may change afterwards.
 func (c *Checker) Add(r *es.Record) bool {
 	if c.broken || c.seq >= c.stop.Load() {
 		return false
@@ -104,7 +106,8 @@ func (c *Checker) Add(r *es.Record) bool {
 	if seq > 0 && !c.last.Less(r.Position) {
 		return fail("position %s does not follow %s", r.Position, c.last)
 	}
-	h, seen := c.heads[r.Stream]
+	h := c.heads[r.Stream]
+	seen := h != nil
 	var prev es.Hash
 	switch {
 	case !seen && r.Revision != 0:
@@ -116,12 +119,16 @@ func (c *Checker) Add(r *es.Record) bool {
 	case seen:
 		prev = h.hash
 	}
-	c.heads[r.Stream] = head{rev: r.Revision, hash: r.Hash}
+	if h == nil {
+		h = new(head)
+		c.heads[r.Stream] = h
+	}
+	*h = head{rev: r.Revision, hash: r.Hash}
 	c.last = r.Position
 	if len(c.batch.recs) == 0 {
-		c.batch = job{start: seq, recs: make([]es.Record, 0, c.size), prevs: make([]es.Hash, 0, c.size)}
+		c.batch = job{start: seq, recs: make([]*es.Record, 0, c.size), prevs: make([]es.Hash, 0, c.size)}
 	}
-	c.batch.recs = append(c.batch.recs, *r)
+	c.batch.recs = append(c.batch.recs, r)
 	c.batch.prevs = append(c.batch.prevs, prev)
 	if len(c.batch.recs) == c.size {
 		c.flush()
@@ -153,8 +160,7 @@ func (c *Checker) work() {
 		if j.start >= c.stop.Load() {
 			continue // a break before this batch is already known
 		}
-		for i := range j.recs {
-			r := &j.recs[i]
+		for i, r := range j.recs {
 			if want := es.HashRecord(j.prevs[i], r); want != r.Hash {
 				c.fail(j.start+uint64(i), r, fmt.Sprintf("hash %s does not match its content and chain (want %s)", r.Hash, want))
 				break
