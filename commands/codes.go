@@ -42,12 +42,16 @@ func NewCodes(store EventStore, registry *es.Registry, locks *Repository[*lock.L
 	}
 }
 
+var errNotIssuer = &domain.Error{Code: domain.EForbidden, Message: "only the platform's operator and the admins of a reseller issue prepaid codes"}
+
 // IssueCodes issues count codes of one product (P1), appended concurrently so they
 // share group commits. With an idempotency key the codes derive from it, so a retry
-// returns the same codes and appends nothing.
-func (h *Codes) IssueCodes(ctx context.Context, by uuid.UUID, isOperator bool, m Meta, productName string, count int) (IssuedCodes, error) {
-	if !isOperator {
-		return IssuedCodes{}, errNotOperator
+// returns the same codes and appends nothing. mayIssue says whether by is the
+// operator or an admin of a reseller (decided by the caller, who knows the roles);
+// anyone else gets EForbidden.
+func (h *Codes) IssueCodes(ctx context.Context, by uuid.UUID, mayIssue bool, m Meta, productName string, count int) (IssuedCodes, error) {
+	if !mayIssue {
+		return IssuedCodes{}, errNotIssuer
 	}
 	product, err := code.ParseProduct(productName)
 	if err != nil {

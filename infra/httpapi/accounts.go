@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 
 	"sleutel/commands"
+	"sleutel/domain/organization"
+	"sleutel/projections"
 )
 
 // AccountService runs the account commands.
@@ -20,8 +23,9 @@ type AccountService interface {
 
 // CodeService runs the prepaid-code commands.
 type CodeService interface {
-	// IssueCodes issues a batch of codes of one product (P1); operators only.
-	IssueCodes(ctx context.Context, by uuid.UUID, isOperator bool, m commands.Meta, product string, count int) (commands.IssuedCodes, error)
+	// IssueCodes issues a batch of codes of one product (P1): mayIssue is true for
+	// the operator and a reseller's admins, and EForbidden answers anyone else.
+	IssueCodes(ctx context.Context, by uuid.UUID, mayIssue bool, m commands.Meta, product string, count int) (commands.IssuedCodes, error)
 	// RedeemOnLock redeems a code on a lock the caller owns (L3, L8, L11, P2, P3).
 	RedeemOnLock(ctx context.Context, by, lockID uuid.UUID, m commands.Meta, code string) (commands.Result, error)
 }
@@ -98,6 +102,34 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// resellerAdmin reports whether account is an admin of an organization the
+// operator marked as a reseller (P1: a reseller issues prepaid codes too).
+func (s *Server) resellerAdmin(ctx context.Context, account uuid.UUID) (bool, error) {
+	if s.Orgs == nil {
+		return false, nil
+	}
+	roles, err := s.Orgs.MembershipsOf(ctx, account)
+	if err != nil {
+		return false, err
+	}
+	for org, role := range roles {
+		if role != organization.RoleAdmin {
+			continue
+		}
+		row, err := s.Orgs.Organization(ctx, account, org, true)
+		if errors.Is(err, projections.ErrOrganizationNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if row.Reseller {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (s *Server) issueCodes(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Product string `json:"product"`
@@ -111,7 +143,13 @@ func (s *Server) issueCodes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := principal(r)
-	res, err := s.Codes.IssueCodes(r.Context(), p.AccountID, p.HasRole("operator"), m, body.Product, body.Count)
+	may := p.HasRole("operator")
+	if !may {
+		if may, err = s.resellerAdmin(r.Context(), p.AccountID); err != nil {
+			return err
+		}
+	}
+	res, err := s.Codes.IssueCodes(r.Context(), p.AccountID, may, m, body.Product, body.Count)
 	if err != nil {
 		return err
 	}

@@ -172,7 +172,14 @@ func TestResidents_A3_A5_A6(t *testing.T) {
 	unlocked := expect(t, landlord.do("POST", "/v1/accounts/"+residentID+"/unlock", nil), 200)
 	require.Nil(t, unlocked.Body["locked_until"])
 	newClient(t, m.URL()).login("bewoner.12", pass)
-	expect(t, op.do("POST", "/v1/accounts/"+memberID+"/unlock", nil), 200) // A3 the operator may unlock anyone
+
+	// A3: the operator unlocks anyone, at once.
+	for range 4 {
+		newClient(t, m.URL()).do("POST", "/v1/sessions", map[string]string{"username": "mirjam", "password": "wrong password!"})
+	}
+	require.Equal(t, 423, newClient(t, m.URL()).do("POST", "/v1/sessions", map[string]string{"username": "mirjam", "password": pass}).Status)
+	expect(t, op.do("POST", "/v1/accounts/"+memberID+"/unlock", nil), 200)
+	newClient(t, m.URL()).login("mirjam", pass)
 }
 
 // TestPasswordReset_A4 asks for a reset as a user who forgot their password: the

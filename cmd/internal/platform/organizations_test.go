@@ -194,6 +194,10 @@ func TestOrganizationMembershipPaths(t *testing.T) {
 	require.Equal(t, "forbidden", adminB.do("PUT", "/v1/organizations/"+b+"/reseller", map[string]any{"reseller": true}).code(), "O1 only the operator marks resellers")
 	expect(t, op.do("PUT", "/v1/organizations/"+b+"/reseller", map[string]any{"reseller": true}), 200)
 	require.Equal(t, true, expect(t, adminB.do("GET", "/v1/organizations/"+b, nil), 200).Body["reseller"], "the organization reads as a reseller")
+	batch := map[string]any{"product": "keys-10", "count": 2}
+	sold := expect(t, adminB.do("POST", "/v1/codes", batch), 201)
+	require.Len(t, sold.Body["codes"], 2, "P1 a reseller's admin issues prepaid codes")
+	require.Equal(t, "forbidden", adminA.do("POST", "/v1/codes", batch).code(), "P1 an admin of an organization that is no reseller does not")
 
 	solo := newClient(t, m.URL())
 	up := expect(t, solo.do("POST", "/v1/accounts", map[string]string{"username": "sanne", "email": "sanne@alpha.example", "password": "correct horse battery"}), 201)
@@ -232,6 +236,9 @@ func TestOrganizationMembershipPaths(t *testing.T) {
 	again := newClient(t, m.URL()).do("POST", link, map[string]string{"username": "ivo2", "password": "correct horse battery"})
 	require.Equal(t, 404, again.Status, "O2 a link works once: %s", again.Raw)
 	require.Equal(t, "forbidden", guest.do("POST", "/v1/organizations/"+b+"/invitations", map[string]string{"email": "y@example.org"}).code(), "O2 a manager does not invite")
+	require.Equal(t, "forbidden", guest.do("POST", "/v1/codes", batch).code(), "P1 nor a reseller's manager")
+	expect(t, op.do("PUT", "/v1/organizations/"+b+"/reseller", map[string]any{"reseller": false}), 200)
+	require.Equal(t, "forbidden", adminB.do("POST", "/v1/codes", batch).code(), "P1 no longer a reseller, no more codes")
 }
 
 // invitationLink waits for the newest invitation mail to email in the outbox.
