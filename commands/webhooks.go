@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -29,9 +30,23 @@ var webhookEventTypes = []string{
 	lock.KeyUsedType, lock.OrganizationKeyIssuedType, lock.OrganizationKeyRevokedType, report.RecordedType,
 }
 
-// WebhookEventTypes returns the event types a webhook may be registered for, sorted.
-func WebhookEventTypes() []string {
+// organizationWebhookEventTypes are those an organization's webhook may receive
+// (W1, E2): the events of the keys the organization issued on locks shared with it
+// (L12) and of its own key to a lock. Nothing of the owner's keys, other
+// organizations' keys or the lock's device reports: the organization's managers
+// do not see those either.
+var organizationWebhookEventTypes = []string{
+	lock.KeyIssuedType, lock.KeyChangedType, lock.KeyRevokedType, lock.KeyUsedType,
+	lock.OrganizationKeyIssuedType, lock.OrganizationKeyRevokedType,
+}
+
+// WebhookEventTypes returns the event types a webhook of an owner of kind may be
+// registered for (webhook.OwnerAccount or webhook.OwnerOrganization), sorted.
+func WebhookEventTypes(kind string) []string {
 	out := slices.Clone(webhookEventTypes)
+	if kind == webhook.OwnerOrganization {
+		out = slices.Clone(organizationWebhookEventTypes)
+	}
 	slices.Sort(out)
 	return out
 }
@@ -81,21 +96,31 @@ type CreatedWebhook struct {
 	Secret  string
 }
 
-// CreateWebhook checks the URL and that every event type is one a webhook may
-// receive, and adds the webhook to the owner's set. A retry with the same
-// Idempotency-Key answers with the webhook and secret of the first attempt.
-func (h *Webhooks) CreateWebhook(ctx context.Context, owner uuid.UUID, meta Meta, cmd CreateWebhook) (CreatedWebhook, error) {
+// CreateWebhook checks the URL and that every event type is one a webhook of the
+// owner's kind may receive, and adds the webhook to the owner's set. That the
+// caller may act for owner (the account itself, an admin of the organization) is
+// the caller's to check. A retry with the same Idempotency-Key answers with the
+// webhook and secret of the first attempt.
+func (h *Webhooks) CreateWebhook(ctx context.Context, o webhook.Owner, meta Meta, cmd CreateWebhook) (CreatedWebhook, error) {
+	allowed := webhookEventTypes
+	if o.Kind == webhook.OwnerOrganization {
+		allowed = organizationWebhookEventTypes
+	}
 	for _, t := range cmd.EventTypes {
-		if !slices.Contains(webhookEventTypes, t) {
-			return CreatedWebhook{}, domain.Errorf(domain.EInvalid,
-				"event_types: %q is not an event a webhook can receive; use lock events (lock.key_issued, lock.period_reminder_due …) or report.recorded", t)
+		if slices.Contains(allowed, t) {
+			continue
 		}
+		if o.Kind == webhook.OwnerOrganization {
+			return CreatedWebhook{}, domain.Errorf(domain.EInvalid,
+				"event_types: %q is not an event an organization's webhook can receive; choose from %s", t, strings.Join(WebhookEventTypes(o.Kind), ", "))
+		}
+		return CreatedWebhook{}, domain.Errorf(domain.EInvalid,
+			"event_types: %q is not an event a webhook can receive; use lock events (lock.key_issued, lock.period_reminder_due …) or report.recorded", t)
 	}
 	salt := make([]byte, 16)
 	if _, err := io.ReadFull(h.rand, salt); err != nil {
 		return CreatedWebhook{}, fmt.Errorf("create webhook: %w", err)
 	}
-	o := webhook.AccountOwner(owner)
 	id := NewID()
 	res, err := h.sets.Update(ctx, webhook.Stream(o), meta, func(s *webhook.Set) error {
 		return s.Register(id, o, cmd.URL, cmd.EventTypes, hex.EncodeToString(salt), h.policy, h.clock.Now())
@@ -119,10 +144,10 @@ func (h *Webhooks) CreateWebhook(ctx context.Context, owner uuid.UUID, meta Meta
 	return CreatedWebhook{Result: res, Webhook: w, Secret: WebhookSecret(h.secrets, w.ID, w.SecretSalt)}, nil
 }
 
-// DeleteWebhook deletes one of the caller's webhooks; any other reads as not found
+// DeleteWebhook deletes one of owner's webhooks; any other reads as not found
 // (E2). Deliveries still waiting are dropped.
-func (h *Webhooks) DeleteWebhook(ctx context.Context, owner, id uuid.UUID, meta Meta) (Result, error) {
-	return h.sets.Update(ctx, webhook.Stream(webhook.AccountOwner(owner)), meta, func(s *webhook.Set) error {
+func (h *Webhooks) DeleteWebhook(ctx context.Context, owner webhook.Owner, id uuid.UUID, meta Meta) (Result, error) {
+	return h.sets.Update(ctx, webhook.Stream(owner), meta, func(s *webhook.Set) error {
 		return s.Delete(id, h.clock.Now())
 	})
 }

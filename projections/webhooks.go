@@ -16,7 +16,8 @@ import (
 )
 
 // WebhookDeliveries is the process manager of SPEC W1: it reads the log and, for
-// every event of a lock that an owner's webhook has chosen, enqueues a delivery in
+// every event of a lock that an owner's (or organization's) webhook has chosen,
+// enqueues a delivery in
 // the WebhookStore, then wakes the webhook's worker through notify. It never talks
 // to a receiver itself, so a slow or dead receiver slows neither the log's readers
 // nor the commands; the workers (infra/hook) deliver, retry and record.
@@ -24,7 +25,9 @@ import (
 // An owner only ever receives events of locks they own (E2): the projection keeps
 // each lock's tenures (who owned it from which position on) and sends an event to
 // the webhooks of whoever owned the lock at the event's place in the log; a webhook
-// receives the events after its own registration. Both are decided from the log
+// receives the events after its own registration. An organization's webhook
+// receives only the events of the keys the organization issued on a lock and of
+// its own key to the lock (what its managers see, L12). Both are decided from the log
 // alone, so an event handled again after a crash is routed exactly as the first
 // time, and its delivery, keyed by webhook and position, is enqueued once.
 type WebhookDeliveries struct {
@@ -35,7 +38,10 @@ type WebhookDeliveries struct {
 	byID    map[uuid.UUID]*WebhookRow
 	byOwner map[webhook.Owner][]*WebhookRow // active webhooks only
 	active  int
-	tenures *memo[uuid.UUID, []tenure]
+	// activeOrgs counts the active webhooks of organizations: with none, no key's
+	// organization is looked up.
+	activeOrgs int
+	tenures    *memo[uuid.UUID, []tenure]
 }
 
 // NewWebhookDeliveries returns the projection over store; notify (which must not
@@ -95,6 +101,13 @@ func (p *WebhookDeliveries) Handle(ctx context.Context, env es.Envelope) error {
 			return err
 		}
 	}
+	if e, ok := env.Event.(lock.KeyIssued); ok && e.Organization != uuid.Nil {
+		// Remembered whether or not a webhook wants it now: a webhook registered
+		// later still hears of the key's change, use and revocation.
+		if err := p.addKeyOrganization(ctx, lockID, e.KeyID, e.Organization); err != nil {
+			return err
+		}
+	}
 	if p.active == 0 {
 		return nil // no webhooks at all: nothing to route
 	}
@@ -102,11 +115,13 @@ func (p *WebhookDeliveries) Handle(ctx context.Context, env es.Envelope) error {
 	if err != nil || owner == uuid.Nil {
 		return err
 	}
-	var targets []*WebhookRow
-	for _, h := range p.byOwner[webhook.AccountOwner(owner)] {
-		if h.Since.Less(env.Position) && slices.Contains(h.EventTypes, env.Type) {
-			targets = append(targets, h)
-		}
+	targets := p.wanting(nil, webhook.AccountOwner(owner), env)
+	org, err := p.organizationOf(ctx, lockID, env.Event)
+	if err != nil {
+		return err
+	}
+	if org != uuid.Nil {
+		targets = p.wanting(targets, webhook.OrganizationOwner(org), env)
 	}
 	if len(targets) == 0 {
 		return nil
@@ -125,13 +140,72 @@ func (p *WebhookDeliveries) Handle(ctx context.Context, env es.Envelope) error {
 	return nil
 }
 
+// wanting appends to targets owner's webhooks that chose env's type and were
+// registered before it.
+func (p *WebhookDeliveries) wanting(targets []*WebhookRow, owner webhook.Owner, env es.Envelope) []*WebhookRow {
+	for _, h := range p.byOwner[owner] {
+		if h.Since.Less(env.Position) && slices.Contains(h.EventTypes, env.Type) {
+			targets = append(targets, h)
+		}
+	}
+	return targets
+}
+
+// organizationOf returns the organization whose webhooks may hear of a lock event
+// (W1, E2): the one that issued the key an event is about (L12), or the one a key
+// to the lock is given to or taken from; uuid.Nil for every other event, which
+// only the lock's owner receives. The event types an organization's webhook may
+// choose are these (commands.WebhookEventTypes).
+func (p *WebhookDeliveries) organizationOf(ctx context.Context, lockID uuid.UUID, e es.Event) (uuid.UUID, error) {
+	switch e := e.(type) {
+	case lock.KeyIssued:
+		return e.Organization, nil
+	case lock.KeyChanged:
+		return p.keyOrganization(ctx, lockID, e.KeyID)
+	case lock.KeyRevoked:
+		return p.keyOrganization(ctx, lockID, e.KeyID)
+	case lock.KeyUsed:
+		return p.keyOrganization(ctx, lockID, e.KeyID)
+	case lock.OrganizationKeyIssued:
+		return e.OrganizationID, nil
+	case lock.OrganizationKeyRevoked:
+		return e.OrganizationID, nil
+	}
+	return uuid.Nil, nil
+}
+
+func keyOrgKey(lockID, keyID uuid.UUID) []byte {
+	return key(webhookPrefix, "keyorg", lockID.String(), keyID.String())
+}
+
+// addKeyOrganization remembers that org issued key keyID on the lock.
+func (p *WebhookDeliveries) addKeyOrganization(ctx context.Context, lockID, keyID, org uuid.UUID) error {
+	if err := p.store.kv.Write(ctx, func(b Batch) error { return b.Set(keyOrgKey(lockID, keyID), org[:]) }); err != nil {
+		return fmt.Errorf("%s: organization of key %s: %w", WebhookDeliveriesName, keyID, err)
+	}
+	return nil
+}
+
+// keyOrganization returns the organization that issued a key, or uuid.Nil for the
+// owner's own keys (the great majority: they have no row).
+func (p *WebhookDeliveries) keyOrganization(ctx context.Context, lockID, keyID uuid.UUID) (uuid.UUID, error) {
+	if p.activeOrgs == 0 {
+		return uuid.Nil, nil // no organization has a webhook: nobody to ask for
+	}
+	v, err := p.store.kv.Get(ctx, keyOrgKey(lockID, keyID))
+	if err != nil || len(v) != 16 {
+		return uuid.Nil, err
+	}
+	return uuid.UUID(v), nil
+}
+
 // load reads the webhooks once: the projection is their only writer, so what it
 // holds in memory afterwards is what the store holds.
 func (p *WebhookDeliveries) load(ctx context.Context) error {
 	if p.loaded {
 		return nil
 	}
-	p.byID, p.byOwner, p.active = map[uuid.UUID]*WebhookRow{}, map[webhook.Owner][]*WebhookRow{}, 0
+	p.byID, p.byOwner, p.active, p.activeOrgs = map[uuid.UUID]*WebhookRow{}, map[webhook.Owner][]*WebhookRow{}, 0, 0
 	prefix := key(webhookPrefix, "hook", "")
 	var start []byte
 	for {
@@ -160,6 +234,9 @@ func (p *WebhookDeliveries) remember(row *WebhookRow) {
 	if !row.Deleted {
 		p.byOwner[row.Owner] = append(p.byOwner[row.Owner], row)
 		p.active++
+		if row.Owner.Kind == webhook.OwnerOrganization {
+			p.activeOrgs++
+		}
 	}
 }
 
@@ -189,6 +266,9 @@ func (p *WebhookDeliveries) deleted(ctx context.Context, e webhook.Deleted) erro
 	p.byID[row.ID] = &gone
 	p.byOwner[row.Owner] = slices.DeleteFunc(p.byOwner[row.Owner], func(h *WebhookRow) bool { return h.ID == row.ID })
 	p.active--
+	if row.Owner.Kind == webhook.OwnerOrganization {
+		p.activeOrgs--
+	}
 	return nil
 }
 

@@ -154,6 +154,73 @@ func TestWebhookRouting(t *testing.T) {
 	require.ErrorIs(t, err, projections.ErrWebhookNotFound, "E2 another's webhook reads as not found")
 }
 
+// TestOrganizationWebhookRouting checks W1 with E2 for an organization's webhook:
+// it gets the events of the keys its organization issued on a shared lock (also
+// their change, use and revocation, and a key issued before the webhook was
+// registered) and of its own key to the lock; nothing of the owner's keys, of
+// another organization's keys, or of the lock itself. A redelivery, to a
+// projection with cold caches, enqueues nothing twice.
+func TestOrganizationWebhookRouting(t *testing.T) {
+	t.Parallel()
+	h := newHistory(t)
+	webhook.RegisterEvents(h.reg)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	lockID, owner, org, other := uuid.New(), uuid.New(), webhook.OrganizationOwner(uuid.New()), webhook.OrganizationOwner(uuid.New())
+	ls := lock.Stream(lockID)
+	orgHook, ownerHook := uuid.New(), uuid.New()
+	keyTypes := []string{lock.KeyIssuedType, lock.KeyChangedType, lock.KeyRevokedType, lock.KeyUsedType, lock.OrganizationKeyIssuedType, lock.OrganizationKeyRevokedType}
+	issued := func(by uuid.UUID, o webhook.Owner) lock.KeyIssued {
+		return lock.KeyIssued{KeyID: uuid.New(), Type: lock.KeyTag, HolderName: "H", CredentialDigest: "secret-digest", IssuedBy: by, Organization: o.ID, IssuedAt: t0}
+	}
+	h.add(ls, lock.Registered{LockID: lockID, Serial: "FX-9", OwnerID: owner, Name: "Door", TimeZone: "UTC", RegisteredAt: t0, FirstRegistration: true, DeviceTokenDigest: "dev"})
+	h.add(ls, lock.OrganizationKeyIssued{OrganizationID: org.ID, IssuedBy: owner, IssuedAt: t0})
+	early := issued(uuid.New(), org) // before the webhook: not sent, but remembered
+	h.add(ls, early)
+	h.add(webhook.Stream(org), webhook.Registered{WebhookID: orgHook, Owner: org, URL: "https://h.example.org/org", EventTypes: keyTypes, SecretSalt: "s", RegisteredAt: t0})
+	h.add(webhook.Stream(webhook.AccountOwner(owner)), webhook.Registered{WebhookID: ownerHook, Owner: webhook.AccountOwner(owner), URL: "https://h.example.org/own",
+		EventTypes: keyTypes, SecretSalt: "s", RegisteredAt: t0})
+	changed := h.add(ls, lock.KeyChanged{KeyID: early.KeyID, HolderName: "Renamed", ChangedBy: uuid.New(), ChangedAt: t0})
+	h.add(ls, issued(owner, webhook.Owner{}))                                                      // the owner's own key
+	h.add(ls, lock.OrganizationKeyIssued{OrganizationID: other.ID, IssuedBy: owner, IssuedAt: t0}) // another organization's
+	theirs := issued(uuid.New(), other)
+	h.add(ls, theirs)
+	h.add(ls, lock.Frozen{FrozenBy: owner, FrozenAt: t0}) // the lock's own: not the organization's
+	mine := issued(uuid.New(), org)
+	k := h.add(ls, mine)
+	h.add(ls, lock.KeyRevoked{KeyID: theirs.KeyID, RevokedBy: owner, Reason: "x", RevokedAt: t0})
+	used := h.add(ls, lock.KeyUsed{KeyID: mine.KeyID, UsedAt: t0})
+	rv := h.add(ls, lock.KeyRevoked{KeyID: early.KeyID, RevokedBy: owner, Reason: "cascade", RevokedAt: t0})
+	back := h.add(ls, lock.OrganizationKeyRevoked{OrganizationID: org.ID, RevokedBy: owner, RevokedAt: t0})
+
+	kv := openKV(t)
+	store := projections.NewWebhookStore(kv)
+	n := &notes{}
+	feed := func(p *projections.WebhookDeliveries, envs []es.Envelope) {
+		for _, env := range envs {
+			if projections.FilterOf(p).Match(env.Stream, env.Type) {
+				require.NoError(t, p.Handle(t.Context(), env), env.Type)
+			}
+		}
+	}
+	feed(projections.NewWebhookDeliveries(store, n.notify), h.envs)
+	var got []es.Position
+	for _, d := range deliveries(t, store, org, orgHook) {
+		got = append(got, d.Position)
+	}
+	require.Equal(t, []es.Position{back.Position, rv.Position, used.Position, k.Position, changed.Position}, got,
+		"E2 the organization hears only of its own keys and its key to the lock, newest first")
+	require.Len(t, deliveries(t, store, webhook.AccountOwner(owner), ownerHook), 9, "the owner hears of every key event of the lock after registering")
+	_, err := store.Webhook(t.Context(), other, orgHook)
+	require.ErrorIs(t, err, projections.ErrWebhookNotFound, "E2 another organization does not read it")
+	o, err := store.OwnerOf(t.Context(), orgHook)
+	require.NoError(t, err)
+	require.Equal(t, org, o)
+
+	all := dump(t, kv)
+	feed(projections.NewWebhookDeliveries(store, n.notify), h.envs)
+	require.Equal(t, all, dump(t, kv), "a redelivered history enqueues nothing again")
+}
+
 // TestWebhookQueue walks a delivery through failed attempts, backoff and success,
 // and another to its giving up, as the workers record them (W1).
 func TestWebhookQueue(t *testing.T) {

@@ -308,6 +308,20 @@ func (s *WebhookStore) Record(ctx context.Context, a WebhookAttempt) error {
 // or is not the caller's (E2).
 var ErrWebhookNotFound = &domain.Error{Code: domain.ENotFound, Message: "webhook not found"}
 
+// OwnerOf returns who owns webhook id, so that the caller can check its rights on
+// that owner; ErrWebhookNotFound for a webhook that does not exist or was deleted.
+func (s *WebhookStore) OwnerOf(ctx context.Context, id uuid.UUID) (webhook.Owner, error) {
+	var row WebhookRow
+	found, err := readJSON(ctx, s.kv, hookKey(id), &row)
+	if err != nil {
+		return webhook.Owner{}, err
+	}
+	if !found || row.Deleted {
+		return webhook.Owner{}, ErrWebhookNotFound
+	}
+	return row.Owner, nil
+}
+
 // Webhook returns one of owner's webhooks.
 func (s *WebhookStore) Webhook(ctx context.Context, owner webhook.Owner, id uuid.UUID) (*WebhookRow, error) {
 	var row WebhookRow

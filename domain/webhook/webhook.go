@@ -34,7 +34,8 @@ func Stream(owner Owner) string { return es.StreamName(Category, owner.ID) }
 // Owner kinds.
 const (
 	OwnerAccount = "account"
-	// OwnerOrganization is reserved for organizations (issue 4).
+	// OwnerOrganization owns an organization's webhooks: they receive the events
+	// of the keys the organization issued on locks shared with it (L12).
 	OwnerOrganization = "organization"
 )
 
@@ -46,6 +47,9 @@ type Owner struct {
 
 // AccountOwner returns the owner for an account.
 func AccountOwner(id uuid.UUID) Owner { return Owner{Kind: OwnerAccount, ID: id} }
+
+// OrganizationOwner returns the owner for an organization.
+func OrganizationOwner(id uuid.UUID) Owner { return Owner{Kind: OwnerOrganization, ID: id} }
 
 // Limits of a webhook.
 const (

@@ -12,6 +12,7 @@ import (
 	"sleutel/commands"
 	"sleutel/domain"
 	"sleutel/domain/es"
+	"sleutel/domain/organization"
 	"sleutel/domain/webhook"
 	"sleutel/projections"
 )
@@ -20,8 +21,10 @@ import (
 // with their delivery logs, and a wait for those views, which a runtime of their
 // own keeps apart from the read models.
 type Webhooks interface {
-	CreateWebhook(ctx context.Context, owner uuid.UUID, m commands.Meta, cmd commands.CreateWebhook) (commands.CreatedWebhook, error)
-	DeleteWebhook(ctx context.Context, owner, id uuid.UUID, m commands.Meta) (commands.Result, error)
+	CreateWebhook(ctx context.Context, owner webhook.Owner, m commands.Meta, cmd commands.CreateWebhook) (commands.CreatedWebhook, error)
+	DeleteWebhook(ctx context.Context, owner webhook.Owner, id uuid.UUID, m commands.Meta) (commands.Result, error)
+	// OwnerOf returns who owns a webhook; projections.ErrWebhookNotFound when none.
+	OwnerOf(ctx context.Context, id uuid.UUID) (webhook.Owner, error)
 	// WaitFor waits until the webhook views have applied the log up to pos.
 	WaitFor(ctx context.Context, pos es.Position) error
 	Webhook(ctx context.Context, owner webhook.Owner, id uuid.UUID) (*projections.WebhookRow, error)
@@ -63,6 +66,71 @@ func webhookID(r *http.Request) (uuid.UUID, error) {
 	return id, nil
 }
 
+// webhookOwner returns the owner the caller acts for: an organization named by
+// organizationID (a body field or the query's organization_id) that the caller is
+// an admin of (W1: an organization's webhooks are run by its admins, O4), or the
+// caller's own account. A member or manager is refused; a stranger is told the
+// organization does not exist (E2).
+func (s *Server) webhookOwner(r *http.Request, organizationID string) (webhook.Owner, error) {
+	p := principal(r)
+	if organizationID == "" {
+		return webhook.AccountOwner(p.AccountID), nil
+	}
+	org, err := uuid.Parse(organizationID)
+	if err != nil {
+		return webhook.Owner{}, domain.Errorf(domain.EInvalid, "organization_id is not an id")
+	}
+	if err := s.mayRunWebhooksOf(r.Context(), p.AccountID, webhook.OrganizationOwner(org)); err != nil {
+		return webhook.Owner{}, err
+	}
+	return webhook.OrganizationOwner(org), nil
+}
+
+// errNotOrgAdmin refuses a member or manager who acts on the organization's webhooks.
+var errNotOrgAdmin = &domain.Error{Code: domain.EForbidden, Message: "only the organization's admins run its webhooks"}
+
+// mayRunWebhooksOf checks that account may act for owner's webhooks: it is the
+// account, or an admin of the organization. Others get EForbidden (a member of the
+// organization) or ENotFound.
+func (s *Server) mayRunWebhooksOf(ctx context.Context, account uuid.UUID, owner webhook.Owner) error {
+	switch {
+	case owner.Kind == webhook.OwnerAccount && owner.ID == account:
+		return nil
+	case owner.Kind != webhook.OwnerOrganization || s.Orgs == nil:
+		return projections.ErrWebhookNotFound
+	}
+	role, member, err := s.Orgs.RoleOf(ctx, owner.ID, account)
+	switch {
+	case err != nil:
+		return err
+	case !member:
+		return projections.ErrOrganizationNotFound
+	case role != organization.RoleAdmin:
+		return errNotOrgAdmin
+	}
+	return nil
+}
+
+// ownedWebhook returns the id in the path and its owner, once the caller may act
+// for that owner; a webhook of someone else reads as not found (E2).
+func (s *Server) ownedWebhook(r *http.Request) (uuid.UUID, webhook.Owner, error) {
+	id, err := webhookID(r)
+	if err != nil {
+		return uuid.Nil, webhook.Owner{}, err
+	}
+	owner, err := s.Webhooks.OwnerOf(r.Context(), id)
+	if err != nil {
+		return uuid.Nil, webhook.Owner{}, err
+	}
+	if err := s.mayRunWebhooksOf(r.Context(), principal(r).AccountID, owner); err != nil {
+		if errors.Is(err, projections.ErrOrganizationNotFound) {
+			err = projections.ErrWebhookNotFound
+		}
+		return uuid.Nil, webhook.Owner{}, err
+	}
+	return id, owner, nil
+}
+
 // settleWebhooks waits until the webhook views include a command's events.
 func (s *Server) settleWebhooks(r *http.Request, res commands.Result) error {
 	if res.Position.IsZero() {
@@ -84,8 +152,9 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 		return errNoWebhooks
 	}
 	var body struct {
-		URL        string   `json:"url"`
-		EventTypes []string `json:"event_types"`
+		URL            string   `json:"url"`
+		EventTypes     []string `json:"event_types"`
+		OrganizationID string   `json:"organization_id"`
 	}
 	if err := decode(w, r, &body); err != nil {
 		return err
@@ -94,7 +163,11 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	created, err := s.Webhooks.CreateWebhook(r.Context(), principal(r).AccountID, m, commands.CreateWebhook{URL: body.URL, EventTypes: body.EventTypes})
+	owner, err := s.webhookOwner(r, body.OrganizationID)
+	if err != nil {
+		return err
+	}
+	created, err := s.Webhooks.CreateWebhook(r.Context(), owner, m, commands.CreateWebhook{URL: body.URL, EventTypes: body.EventTypes})
 	if err != nil {
 		return err
 	}
@@ -119,7 +192,11 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rows, next, err := s.Webhooks.Webhooks(r.Context(), webhook.AccountOwner(principal(r).AccountID), after, limit)
+	owner, err := s.webhookOwner(r, r.URL.Query().Get("organization_id"))
+	if err != nil {
+		return err
+	}
+	rows, next, err := s.Webhooks.Webhooks(r.Context(), owner, after, limit)
 	if err != nil {
 		return err
 	}
@@ -135,11 +212,11 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request) error {
 	if s.Webhooks == nil {
 		return errNoWebhooks
 	}
-	id, err := webhookID(r)
+	id, owner, err := s.ownedWebhook(r)
 	if err != nil {
 		return err
 	}
-	row, err := s.Webhooks.Webhook(r.Context(), webhook.AccountOwner(principal(r).AccountID), id)
+	row, err := s.Webhooks.Webhook(r.Context(), owner, id)
 	if err != nil {
 		return err
 	}
@@ -151,18 +228,18 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 	if s.Webhooks == nil {
 		return errNoWebhooks
 	}
-	id, err := webhookID(r)
-	if err != nil {
+	if err := noBody(r); err != nil {
 		return err
 	}
-	if err := noBody(r); err != nil {
+	id, owner, err := s.ownedWebhook(r)
+	if err != nil {
 		return err
 	}
 	m, err := meta(r)
 	if err != nil {
 		return err
 	}
-	res, err := s.Webhooks.DeleteWebhook(r.Context(), principal(r).AccountID, id, m)
+	res, err := s.Webhooks.DeleteWebhook(r.Context(), owner, id, m)
 	if err != nil {
 		return err
 	}
@@ -180,7 +257,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if s.Webhooks == nil {
 		return errNoWebhooks
 	}
-	id, err := webhookID(r)
+	id, owner, err := s.ownedWebhook(r)
 	if err != nil {
 		return err
 	}
@@ -205,7 +282,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 			return domain.Errorf(domain.EInvalid, "cursor is not one this API gave")
 		}
 	}
-	rows, next, err := s.Webhooks.Deliveries(r.Context(), webhook.AccountOwner(principal(r).AccountID), id, f, before, limit)
+	rows, next, err := s.Webhooks.Deliveries(r.Context(), owner, id, f, before, limit)
 	if err != nil {
 		return err
 	}

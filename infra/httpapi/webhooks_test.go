@@ -37,7 +37,7 @@ func TestOpenAPI_WebhookSchemasMatchViewTypes(t *testing.T) {
 		documented = append(documented, v.(string))
 	}
 	slices.Sort(documented)
-	require.Equal(t, commands.WebhookEventTypes(), documented, "the document lists exactly the types a webhook may receive")
+	require.Equal(t, commands.WebhookEventTypes(webhook.OwnerAccount), documented, "the document lists exactly the types a webhook may receive")
 	var statuses []string
 	for _, v := range doc.Components.Parameters["DeliveryStatus"].Value.Schema.Value.Enum {
 		statuses = append(statuses, v.(string))

@@ -322,6 +322,14 @@ func exerciseOrganizations(t *testing.T, m *platform.Main, client func() *client
 	expect(t, admin.do("DELETE", base+"/auditors/"+mgrID, nil), 204)
 	expect(t, op.do("PUT", "/v1/auditors/"+mgrID, nil), 204)
 	expect(t, op.do("DELETE", "/v1/auditors/"+mgrID, nil), 204)
+	// W1: the organization's webhook, run by its admin.
+	hook := expect(t, admin.do("POST", "/v1/webhooks", map[string]any{"url": "https://hooks.example.invalid/org", "event_types": []string{"lock.key_issued"}, "organization_id": org}), 201).str("id")
+	expect(t, admin.do("GET", "/v1/webhooks?organization_id="+org, nil), 200)
+	expect(t, admin.do("GET", "/v1/webhooks/"+hook, nil), 200)
+	expect(t, admin.do("GET", "/v1/webhooks/"+hook+"/deliveries", nil), 200)
+	expect(t, mgr.do("GET", "/v1/webhooks/"+hook+"/deliveries", nil), 403)
+	expect(t, mgr.do("POST", "/v1/webhooks", map[string]any{"url": "https://hooks.example.invalid/org", "event_types": []string{"lock.key_issued"}, "organization_id": org}), 403)
+	expect(t, admin.do("DELETE", "/v1/webhooks/"+hook, nil), 204)
 	expect(t, owner.do("DELETE", "/v1/locks/"+lock+"/organization-keys/"+org, nil), 204)
 	expect(t, admin.do("DELETE", base+"/members/"+mgrID, nil), 204)
 }

@@ -45,12 +45,12 @@ type webhookAPI struct {
 var _ httpapi.Webhooks = webhookAPI{}
 
 // CreateWebhook runs the command.
-func (w webhookAPI) CreateWebhook(ctx context.Context, owner uuid.UUID, m commands.Meta, cmd commands.CreateWebhook) (commands.CreatedWebhook, error) {
+func (w webhookAPI) CreateWebhook(ctx context.Context, owner webhook.Owner, m commands.Meta, cmd commands.CreateWebhook) (commands.CreatedWebhook, error) {
 	return w.commands.CreateWebhook(ctx, owner, m, cmd)
 }
 
 // DeleteWebhook runs the command.
-func (w webhookAPI) DeleteWebhook(ctx context.Context, owner, id uuid.UUID, m commands.Meta) (commands.Result, error) {
+func (w webhookAPI) DeleteWebhook(ctx context.Context, owner webhook.Owner, id uuid.UUID, m commands.Meta) (commands.Result, error) {
 	return w.commands.DeleteWebhook(ctx, owner, id, m)
 }
 
