@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -200,8 +201,18 @@ func TestAuditCommands(t *testing.T) {
 	require.Contains(t, out, "event "+ev.ID.String(), "H4 the tampered event is named")
 	require.Contains(t, out, "revision 1,")
 
-	// A tampered store names the event whose payload was changed behind its back.
+	// A store with a stream's last event cut off: its chain is whole, but the
+	// embedded store writes every position, so the gap is named.
+	cutDir := filepath.Join(t.TempDir(), "cut")
+	require.NoError(t, os.CopyFS(cutDir, os.DirFS(dir)))
 	stream := lock.Stream(mustUUID(t, locks[1]))
+	cutPos, err := pebbletamper.Drop(filepath.Join(cutDir, "events"), stream, 1)
+	require.NoError(t, err)
+	out, err = auditCLI(t, "verify", "--data", cutDir)
+	require.ErrorIs(t, err, errBroken, out)
+	require.Contains(t, out, fmt.Sprintf("position %d follows %d: the events between them are missing", cutPos+1, cutPos-1), "H4 the cut is named")
+
+	// A tampered store names the event whose payload was changed behind its back.
 	log, err = platform.OpenLog(t.Context(), dir, "")
 	require.NoError(t, err)
 	recs, err := log.ReadStream(t.Context(), stream, 1, 1)

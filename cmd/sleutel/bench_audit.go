@@ -172,7 +172,7 @@ func benchVerify(ctx context.Context, w io.Writer, s *pebblestore.Store, readAll
 	progress("verify")
 	stop := cfg.startProfile("verify")
 	start := time.Now()
-	sum, err := verifyLog(ctx, s, 0)
+	sum, err := verifyLog(ctx, s, 0, true)
 	stop()
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)

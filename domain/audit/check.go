@@ -27,6 +27,7 @@ type Checker struct {
 	last   es.Position
 	seq    uint64 // records added
 	broken bool   // an order or revision break was found: nothing more is added
+	dense  bool   // positions are 1, 2, 3 … with no gap (RequireDense)
 
 	batch   job
 	size    int
@@ -88,6 +89,15 @@ func (c *Checker) Anchor(stream string, rev uint64, prev es.Hash) error {
 	return nil
 }
 
+// RequireDense declares that the history holds every position from 1 on, as the
+// embedded store writes it (each append takes the positions after the last; a
+// failed write stops the store): a missing position is then a broken link, named
+// at the event after the gap. This finds an event cut from the end of its stream,
+// which no chain can show (the shorter chain is whole); only the last event of the
+// whole log stays out of its reach. Not for EventStoreDB, whose positions are
+// offsets, nor for an export of part of the log. Call it before the first Add.
+func (c *Checker) RequireDense() { c.dense = true }
+
 // Add checks the next record's place in the order and its stream, and queues its
 // hash. It returns false once a break is known (the rest of the history cannot
 // change which link broke first), so a caller may stop reading. The Checker keeps
@@ -105,6 +115,12 @@ func (c *Checker) Add(r *es.Record) bool {
 	}
 	if seq > 0 && !c.last.Less(r.Position) {
 		return fail("position %s does not follow %s", r.Position, c.last)
+	}
+	if c.dense && r.Position != es.Pos(c.last.Commit+1) {
+		if seq == 0 {
+			return fail("the log starts at position %s: the events before it are missing", r.Position)
+		}
+		return fail("position %s follows %s: the events between them are missing", r.Position, c.last)
 	}
 	h := c.heads[r.Stream]
 	seen := h != nil

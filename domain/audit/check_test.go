@@ -179,3 +179,42 @@ func TestChecker_Anchor(t *testing.T) {
 	require.Contains(t, link.Reason, "anchored for revision")
 	require.True(t, errors.As(check(func(*audit.Checker, string, es.Record) {}), &link), "without anchors a mid-way stream is broken")
 }
+
+// TestChecker_Dense: on a store that writes every position (the embedded one), a
+// dropped event is named even when it was its stream's last, which no hash chain
+// can show; the first event missing is named too; an intact history verifies.
+func TestChecker_Dense(t *testing.T) {
+	t.Parallel()
+	intact := history(audit.CheckerBatch+50, 30, 4)
+	dense := func(recs []es.Record) error {
+		c := audit.NewChecker(2)
+		c.RequireDense()
+		for i := range recs {
+			if !c.Add(&recs[i]) {
+				break
+			}
+		}
+		return c.Close()
+	}
+	require.NoError(t, dense(intact))
+	last := -1 // the last event of some stream, not the log's last
+	for i := len(intact) - 2; i > 0 && last < 0; i-- {
+		later := false
+		for _, r := range intact[i+1:] {
+			later = later || r.Stream == intact[i].Stream
+		}
+		if !later {
+			last = i
+		}
+	}
+	require.Positive(t, last)
+	cut := append(append([]es.Record(nil), intact[:last]...), intact[last+1:]...)
+	require.NoError(t, verifySequential(cut), "the chains alone cannot see it")
+	var link *es.BrokenLink
+	require.ErrorAs(t, dense(cut), &link)
+	require.Equal(t, intact[last+1].ID.String(), link.EventID, "named at the event after the gap")
+	require.Contains(t, link.Reason, "missing")
+	require.ErrorAs(t, dense(intact[1:]), &link)
+	require.Equal(t, intact[1].ID.String(), link.EventID)
+	require.Contains(t, link.Reason, "the log starts at position 2")
+}

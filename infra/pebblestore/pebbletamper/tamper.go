@@ -45,6 +45,29 @@ func Payload(dir, stream string, revision uint64) (uint64, error) {
 	return pos, db.Set(logKey, changed, pebble.Sync)
 }
 
+// Drop deletes stream's event at revision from the closed store at dir, from the
+// log and from the stream's index, as an attacker hiding an event would. It
+// returns the event's global position.
+func Drop(dir, stream string, revision uint64) (uint64, error) {
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quiet{}})
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	key := append([]byte{prefixStream}, stream...)
+	key = binary.BigEndian.AppendUint64(append(key, 0), revision)
+	idx, closer, err := db.Get(key)
+	if err != nil {
+		return 0, fmt.Errorf("tamper %s/%d: %w", stream, revision, err)
+	}
+	pos := binary.BigEndian.Uint64(idx)
+	closer.Close()
+	b := db.NewBatch()
+	_ = b.Delete(binary.BigEndian.AppendUint64([]byte{prefixLog}, pos), nil)
+	_ = b.Delete(key, nil)
+	return pos, b.Commit(pebble.Sync)
+}
+
 type quiet struct{}
 
 func (quiet) Infof(string, ...any)           {}

@@ -47,3 +47,30 @@ func TestPayload(t *testing.T) {
 	require.ErrorAs(t, v.Add(&after[1]), &link)
 	require.Equal(t, evs[1].ID.String(), link.EventID)
 }
+
+// TestDrop: the dropped event is gone from the log and from its stream, which now
+// ends a revision earlier with a chain that is whole.
+func TestDrop(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := pebblestore.Open(dir, pebblestore.Options{})
+	require.NoError(t, err)
+	stream, other := es.StreamName("lock", uuid.New()), es.StreamName("lock", uuid.New())
+	for _, st := range []string{stream, other, stream} {
+		_, err = s.Append(t.Context(), st, es.AnyRevision(), es.EventData{ID: uuid.New(), Type: "lock.frozen", Data: []byte(`{}`)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.Close())
+	pos, err := pebbletamper.Drop(dir, stream, 1)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, pos)
+	s, err = pebblestore.Open(dir, pebblestore.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	recs, err := s.ReadStream(t.Context(), stream, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	all, err := s.ReadAll(t.Context(), es.Start, 10)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+}
