@@ -44,6 +44,16 @@ func deliveries(t *testing.T, s *projections.WebhookStore, owner webhook.Owner, 
 	return out
 }
 
+// feedDeliveries hands the projection the envelopes its filter lets through.
+func feedDeliveries(t *testing.T, p *projections.WebhookDeliveries, envs []es.Envelope) {
+	t.Helper()
+	for _, env := range envs {
+		if projections.FilterOf(p).Match(env.Stream, env.Type) {
+			require.NoError(t, p.Handle(t.Context(), env), env.Type)
+		}
+	}
+}
+
 // TestWebhookRouting checks W1 with E2: a webhook gets the chosen events of the
 // locks its owner owned at each event's place in the log, after its own
 // registration, and nothing of the lock once it changed hands; a redelivered
@@ -80,13 +90,7 @@ func TestWebhookRouting(t *testing.T) {
 	kv := openKV(t)
 	store := projections.NewWebhookStore(kv)
 	n := &notes{}
-	feed := func(p *projections.WebhookDeliveries, envs []es.Envelope) {
-		for _, env := range envs {
-			if projections.FilterOf(p).Match(env.Stream, env.Type) {
-				require.NoError(t, p.Handle(t.Context(), env), env.Type)
-			}
-		}
-	}
+	feed := func(p *projections.WebhookDeliveries, envs []es.Envelope) { feedDeliveries(t, p, envs) }
 	feed(projections.NewWebhookDeliveries(store, n.notify), h.envs)
 	positions := func(ds []projections.DeliveryRow) []es.Position {
 		out := make([]es.Position, len(ds))
@@ -195,13 +199,7 @@ func TestOrganizationWebhookRouting(t *testing.T) {
 	kv := openKV(t)
 	store := projections.NewWebhookStore(kv)
 	n := &notes{}
-	feed := func(p *projections.WebhookDeliveries, envs []es.Envelope) {
-		for _, env := range envs {
-			if projections.FilterOf(p).Match(env.Stream, env.Type) {
-				require.NoError(t, p.Handle(t.Context(), env), env.Type)
-			}
-		}
-	}
+	feed := func(p *projections.WebhookDeliveries, envs []es.Envelope) { feedDeliveries(t, p, envs) }
 	feed(projections.NewWebhookDeliveries(store, n.notify), h.envs)
 	var got []es.Position
 	for _, d := range deliveries(t, store, org, orgHook) {
