@@ -6,6 +6,7 @@ package audit
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -37,6 +38,8 @@ type Checker struct {
 	mu    sync.Mutex
 	first *failure // the earliest break found so far, by feed order
 	stop  atomic.Uint64
+
+	prevPool sync.Pool // *[]es.Hash: AddPage's, reused
 }
 
 type head struct {
@@ -49,10 +52,23 @@ type head struct {
 // records are the caller's own (Add keeps the pointer): a page of a million-event
 // log is not copied a second time.
 type job struct {
-	start uint64 // feed index of recs[0]
-	recs  []*es.Record
-	prevs []es.Hash
+	start   uint64       // feed index of its first record
+	recs    []*es.Record // from Add, or
+	page    []es.Record  // from AddPage
+	prevs   []es.Hash
+	release func() // AddPage's, called once the job is done with
 }
+
+// record returns the job's i-th record.
+func (j *job) record(i int) *es.Record {
+	if j.page != nil {
+		return &j.page[i]
+	}
+	return j.recs[i]
+}
+
+// len returns how many records the job holds.
+func (j *job) len() int { return len(j.recs) + len(j.page) }
 
 type failure struct {
 	seq  uint64
@@ -103,15 +119,58 @@ func (c *Checker) RequireDense() { c.dense = true }
 // change which link broke first), so a caller may stop reading. The Checker keeps
 // r until Close: neither it nor its Data may change afterwards.
 func (c *Checker) Add(r *es.Record) bool {
-	if c.broken || c.seq >= c.stop.Load() {
+	seq := c.seq
+	prev, ok := c.check(r)
+	if !ok {
 		return false
+	}
+	if len(c.batch.recs) == 0 {
+		c.batch = job{start: seq, recs: make([]*es.Record, 0, c.size), prevs: make([]es.Hash, 0, c.size)}
+	}
+	c.batch.recs = append(c.batch.recs, r)
+	c.batch.prevs = append(c.batch.prevs, prev)
+	if len(c.batch.recs) == c.size {
+		c.flush()
+	}
+	return true
+}
+
+// AddPage adds recs, the next records in feed order, as Add adds each, and hashes
+// them as one unit of work; release is called once none of them is needed any more
+// (they are hashed, or a break before them is known), so the caller may then reuse
+// recs and whatever their fields point into. It returns false as Add does; the
+// records before a break found in recs are hashed all the same.
+func (c *Checker) AddPage(recs []es.Record, release func()) bool {
+	c.flush() // the records Add queued come first
+	j := job{start: c.seq, page: recs, release: release}
+	if p, _ := c.prevPool.Get().(*[]es.Hash); p != nil {
+		j.prevs = (*p)[:0]
+	}
+	ok := true
+	for i := range recs {
+		prev, good := c.check(&recs[i])
+		if !good {
+			j.page, ok = recs[:i], false
+			break
+		}
+		j.prevs = append(j.prevs, prev)
+	}
+	c.jobs <- j
+	return ok
+}
+
+// check decides the next record's place in the order and in its stream, counting
+// it, and returns the stored hash it must follow; false once a break is known.
+func (c *Checker) check(r *es.Record) (es.Hash, bool) {
+	if c.broken || c.seq >= c.stop.Load() {
+		return es.Hash{}, false
 	}
 	seq := c.seq
 	c.seq++
-	fail := func(format string, args ...any) bool {
+	fail := func(format string, args ...any) (es.Hash, bool) {
 		c.fail(seq, r, fmt.Sprintf(format, args...))
 		c.broken = true
-		return false
+		return es.Hash{}, false
 	}
 	if seq > 0 && !c.last.Less(r.Position) {
 		return fail("position %s does not follow %s", r.Position, c.last)
@@ -137,19 +196,13 @@ func (c *Checker) Add(r *es.Record) bool {
 	}
 	if h == nil {
 		h = new(head)
-		c.heads[r.Stream] = h
+		// The map keeps its own copy of the name: AddPage's records may point
+		// into memory their caller reuses.
+		c.heads[strings.Clone(r.Stream)] = h
 	}
 	*h = head{rev: r.Revision, hash: r.Hash}
 	c.last = r.Position
-	if len(c.batch.recs) == 0 {
-		c.batch = job{start: seq, recs: make([]*es.Record, 0, c.size), prevs: make([]es.Hash, 0, c.size)}
-	}
-	c.batch.recs = append(c.batch.recs, r)
-	c.batch.prevs = append(c.batch.prevs, prev)
-	if len(c.batch.recs) == c.size {
-		c.flush()
-	}
-	return true
+	return prev, true
 }
 
 // Reject records a break at r, the next record in feed order, found by the caller
@@ -173,14 +226,24 @@ func (c *Checker) flush() {
 func (c *Checker) work() {
 	defer c.workers.Done()
 	for j := range c.jobs {
-		if j.start >= c.stop.Load() {
-			continue // a break before this batch is already known
+		c.hash(&j)
+		if j.release != nil {
+			c.prevPool.Put(&j.prevs)
+			j.release()
 		}
-		for i, r := range j.recs {
-			if want := es.HashRecord(j.prevs[i], r); want != r.Hash {
-				c.fail(j.start+uint64(i), r, fmt.Sprintf("hash %s does not match its content and chain (want %s)", r.Hash, want))
-				break
-			}
+	}
+}
+
+// hash checks each record of j against its content and the stored hash before it.
+func (c *Checker) hash(j *job) {
+	if j.start >= c.stop.Load() {
+		return // a break before this batch is already known
+	}
+	for i := range j.len() {
+		r := j.record(i)
+		if want := es.HashRecord(j.prevs[i], r); want != r.Hash {
+			c.fail(j.start+uint64(i), r, fmt.Sprintf("hash %s does not match its content and chain (want %s)", r.Hash, want))
+			return
 		}
 	}
 }
@@ -192,7 +255,9 @@ func (c *Checker) fail(seq uint64, r *es.Record, reason string) {
 	if c.first != nil && c.first.seq <= seq {
 		return
 	}
-	c.first = &failure{seq: seq, link: &es.BrokenLink{Stream: r.Stream, Revision: r.Revision, Position: r.Position,
+	// A copy of the stream's name: AddPage's records may point into memory their
+	// caller reuses once they are released.
+	c.first = &failure{seq: seq, link: &es.BrokenLink{Stream: strings.Clone(r.Stream), Revision: r.Revision, Position: r.Position,
 		EventID: r.ID.String(), Reason: reason}}
 	c.stop.Store(seq)
 }

@@ -6,8 +6,10 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -56,6 +58,57 @@ func verifySequential(recs []es.Record) error {
 	return nil
 }
 
+// verifyPages feeds recs to a Checker in pages of random sizes through AddPage,
+// each page a copy that is wiped once released (as a caller reusing its pages
+// would), and checks every page is released.
+func verifyPages(recs []es.Record, workers int, seed uint64) error {
+	rnd := rand.New(rand.NewPCG(seed, 3))
+	c := audit.NewChecker(workers)
+	var released sync.WaitGroup
+	for len(recs) > 0 {
+		n := min(len(recs), 1+rnd.IntN(3*audit.CheckerBatch))
+		page, arena := inArena(recs[:n])
+		recs = recs[n:]
+		released.Add(1)
+		ok := c.AddPage(page, func() {
+			for i := range arena { // as a reader that reuses its buffers would
+				arena[i] = '#'
+			}
+			clear(page)
+			released.Done()
+		})
+		if !ok {
+			break
+		}
+	}
+	err := c.Close()
+	released.Wait()
+	return err
+}
+
+// inArena copies recs with their streams, types and payloads in one buffer, as
+// pebblestore.ReadAllInto gives them: the strings share the buffer.
+func inArena(recs []es.Record) ([]es.Record, []byte) {
+	size := 0
+	for _, r := range recs {
+		size += len(r.Stream) + len(r.Type) + len(r.Data)
+	}
+	arena := make([]byte, 0, size)
+	keep := func(b string) string {
+		start := len(arena)
+		arena = append(arena, b...)
+		return unsafe.String(unsafe.SliceData(arena[start:]), len(b))
+	}
+	page := append([]es.Record(nil), recs...)
+	for i := range page {
+		page[i].Stream, page[i].Type = keep(page[i].Stream), keep(page[i].Type)
+		start := len(arena)
+		arena = append(arena, page[i].Data...)
+		page[i].Data = arena[start:len(arena):len(arena)]
+	}
+	return page, arena
+}
+
 func verifyParallel(recs []es.Record, workers int) error {
 	c := audit.NewChecker(workers)
 	for i := range recs {
@@ -74,6 +127,7 @@ func TestChecker_NamesTheSameLinkAsTheVerifier(t *testing.T) {
 	intact := history(3*audit.CheckerBatch+17, 40, 1)
 	require.NoError(t, verifySequential(intact))
 	require.NoError(t, verifyParallel(intact, 4))
+	require.NoError(t, verifyPages(intact, 2, 9))
 
 	type breakage func(recs []es.Record, i int) []es.Record
 	kinds := map[string]breakage{
@@ -118,6 +172,7 @@ func TestChecker_NamesTheSameLinkAsTheVerifier(t *testing.T) {
 			for _, workers := range []int{1, 4} {
 				got := verifyParallel(recs, workers)
 				require.Equal(t, want, got, "%s at %d with %d workers", name, i, workers)
+				require.Equal(t, want, verifyPages(recs, workers, uint64(i)), "%s at %d with %d workers, by pages", name, i, workers)
 			}
 		}
 	}

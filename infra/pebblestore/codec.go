@@ -174,7 +174,13 @@ func decodeRecord(pos uint64, v []byte) (es.Record, error) {
 	// One copy of the stored value holds the strings and, at its end, the payload;
 	// nothing writes to it after decoding but a caller to the payload, which no
 	// string shares.
-	d := decoder{b: append([]byte(nil), v...), own: true}
+	return decodeRecordFrom(pos, append([]byte(nil), v...))
+}
+
+// decodeRecordFrom decodes the record stored at pos from own, a copy of the stored
+// value that the record's strings and payload then share.
+func decodeRecordFrom(pos uint64, own []byte) (es.Record, error) {
+	d := decoder{b: own, own: true}
 	if f := d.fixed(1); d.err == nil && f[0] != recordFormat {
 		return es.Record{}, errCorrupt("record format %d at position %d", f[0], pos)
 	}

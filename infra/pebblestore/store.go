@@ -675,10 +675,47 @@ func (s *Store) ReadAll(ctx context.Context, after es.Position, limit int) ([]es
 	return out, nil
 }
 
-// scan visits the log after position after, up to position upTo, and hands to emit
-// up to limit records that pass match (all when match is nil). It returns the last
-// position it examined.
-func (s *Store) scan(ctx context.Context, after, upTo uint64, limit int, emit func(es.Record), match func(stream, typ []byte) bool) (uint64, error) {
+// ReadAllInto reads like ReadAll, into recs[:0] and arena[:0] (grown as needed,
+// and returned for the next call): the records' strings and payloads are held in
+// arena, so a whole read of the log allocates next to nothing once its buffers
+// have grown (sleutel audit verify). The records are valid until the caller hands
+// recs or arena to another call, and must not be changed.
+func (s *Store) ReadAllInto(ctx context.Context, after es.Position, recs []es.Record, arena []byte, limit int) ([]es.Record, []byte, error) {
+	recs, arena = recs[:0], arena[:0]
+	if limit <= 0 {
+		return recs, arena, nil
+	}
+	err := s.read(func() error {
+		_, err := s.scanRaw(ctx, after.Commit, s.durable.Load(), func(pos uint64, v []byte) (bool, error) {
+			if len(recs) == limit {
+				return false, nil
+			}
+			if len(arena)+len(v) > cap(arena) {
+				// A new arena: the records decoded so far keep the old one alive.
+				arena = make([]byte, 0, max(2*cap(arena), 1<<20, len(v)))
+			}
+			start := len(arena)
+			arena = append(arena, v...)
+			rec, err := decodeRecordFrom(pos, arena[start:len(arena):len(arena)])
+			if err != nil {
+				return false, err
+			}
+			recs = append(recs, rec)
+			return true, nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, arena, fmt.Errorf("read all after %s: %w", after, err)
+	}
+	return recs, arena, nil
+}
+
+// scanRaw hands visit the stored values of the log after position after, up to
+// position upTo, in order, until visit says no more or fails. The value is the
+// iterator's: valid only during the call. It returns the last position visit
+// took.
+func (s *Store) scanRaw(ctx context.Context, after, upTo uint64, visit func(pos uint64, v []byte) (more bool, err error)) (uint64, error) {
 	if after >= upTo {
 		return after, nil
 	}
@@ -691,27 +728,13 @@ func (s *Store) scan(ctx context.Context, after, upTo uint64, limit int, emit fu
 	}
 	defer it.Close()
 	last := after
-	n := 0
-	for ok := it.First(); ok && n < limit; ok = it.Next() {
+	for ok, n := it.First(), 1; ok; ok, n = it.Next(), n+1 {
 		pos := binary.BigEndian.Uint64(it.Key()[1:])
-		v := it.Value()
-		if match != nil {
-			stream, typ, err := peekStreamType(v)
-			if err != nil {
-				return last, fmt.Errorf("position %d: %w", pos, err)
-			}
-			if !match(stream, typ) {
-				last = pos
-				continue
-			}
-		}
-		rec, err := decodeRecord(pos, v)
-		if err != nil {
+		more, err := visit(pos, it.Value())
+		if err != nil || !more {
 			return last, err
 		}
-		emit(rec)
 		last = pos
-		n++
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return last, err
@@ -719,6 +742,34 @@ func (s *Store) scan(ctx context.Context, after, upTo uint64, limit int, emit fu
 		}
 	}
 	return last, it.Error()
+}
+
+// scan visits the log after position after, up to position upTo, and hands to emit
+// up to limit records that pass match (all when match is nil). It returns the last
+// position it examined.
+func (s *Store) scan(ctx context.Context, after, upTo uint64, limit int, emit func(es.Record), match func(stream, typ []byte) bool) (uint64, error) {
+	n := 0
+	return s.scanRaw(ctx, after, upTo, func(pos uint64, v []byte) (bool, error) {
+		if n == limit {
+			return false, nil
+		}
+		if match != nil {
+			stream, typ, err := peekStreamType(v)
+			if err != nil {
+				return false, fmt.Errorf("position %d: %w", pos, err)
+			}
+			if !match(stream, typ) {
+				return true, nil
+			}
+		}
+		rec, err := decodeRecord(pos, v)
+		if err != nil {
+			return false, err
+		}
+		emit(rec)
+		n++
+		return true, nil
+	})
 }
 
 // peekStreamType reads a stored record's stream and type without decoding the rest.

@@ -1,6 +1,8 @@
 package pebblestore_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -56,4 +58,46 @@ func TestClosedStore(t *testing.T) {
 	_, err = s.ReadAll(t.Context(), es.Start, 10)
 	require.ErrorIs(t, err, es.ErrClosed)
 	require.NoError(t, s.Close(), "closing twice")
+}
+
+// TestReadAllInto: reading the log into reused buffers gives, page by page, the
+// records ReadAll gives, metadata and payloads included, and a page's buffers can
+// be handed to the next read once it is done with.
+func TestReadAllInto(t *testing.T) {
+	t.Parallel()
+	s, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	for i := range 40 {
+		stream := es.StreamName("lock", uuid.NewSHA1(uuid.NameSpaceOID, []byte{byte(i % 7)}))
+		md := es.Metadata{Actor: "account:x", CorrelationID: fmt.Sprint("c", i)}
+		if i%3 == 0 {
+			md.Extra = map[string]string{"k": fmt.Sprint(i)}
+		}
+		_, err := s.Append(ctx, stream, es.AnyRevision(), es.EventData{ID: uuid.New(), Type: "lock.frozen",
+			Data: []byte(fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("x", i*50))), Metadata: md})
+		require.NoError(t, err)
+	}
+	var recs []es.Record
+	var arena []byte
+	after := es.Start
+	pages := 0
+	for {
+		want, err := s.ReadAll(ctx, after, 7)
+		require.NoError(t, err)
+		recs, arena, err = s.ReadAllInto(ctx, after, recs, arena, 7)
+		require.NoError(t, err)
+		if len(want) == 0 {
+			require.Empty(t, recs)
+			break
+		}
+		require.Equal(t, want, recs, "page after %s", after)
+		after = recs[len(recs)-1].Position
+		pages++
+	}
+	require.Equal(t, 6, pages)
+	recs, _, err = s.ReadAllInto(ctx, es.Start, recs, arena, 0)
+	require.NoError(t, err)
+	require.Empty(t, recs)
 }
