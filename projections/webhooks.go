@@ -17,18 +17,18 @@ import (
 
 // WebhookDeliveries is the process manager of SPEC W1: it reads the log and, for
 // every event of a lock that an owner's (or organization's) webhook has chosen,
-// enqueues a delivery in
-// the WebhookStore, then wakes the webhook's worker through notify. It never talks
-// to a receiver itself, so a slow or dead receiver slows neither the log's readers
-// nor the commands; the workers (infra/hook) deliver, retry and record.
+// enqueues a delivery in the WebhookStore, then wakes the webhook's worker through
+// notify. It never talks to a receiver itself, so a slow or dead receiver slows
+// neither the log's readers nor the commands; the workers (infra/hook) deliver,
+// retry and record.
 //
 // An owner only ever receives events of locks they own (E2): the projection keeps
 // each lock's tenures (who owned it from which position on) and sends an event to
 // the webhooks of whoever owned the lock at the event's place in the log; a webhook
 // receives the events after its own registration. An organization's webhook
 // receives only the events of the keys the organization issued on a lock and of
-// its own key to the lock (what its managers see, L12). Both are decided from the log
-// alone, so an event handled again after a crash is routed exactly as the first
+// its own key to the lock (what its managers see, L12). All is decided from the
+// log alone, so an event handled again after a crash is routed exactly as the first
 // time, and its delivery, keyed by webhook and position, is enqueued once.
 type WebhookDeliveries struct {
 	store  *WebhookStore
