@@ -44,10 +44,18 @@ stop sleuteld first (see README, "For auditors").
 // command has said why on standard output.
 var errBroken = errors.New("the history does not verify")
 
-// auditGCPercent is the garbage collector's target for the audit commands: they
-// read the whole log through short-lived records, and run about a fifth faster
-// when the heap may grow to five times its live size before a collection.
-const auditGCPercent = 400
+// The garbage collector's targets for the audit commands. Verify and export read
+// the whole log through short-lived records and little else: they run about a
+// fifth faster when the heap may grow to five times its live size before a
+// collection. A replay holds its read models' buffers and memos live (some 170 MB
+// for a million events), and a heap five times that is 400 MB more memory to fault
+// in, at about 19 µs a page on this kind of virtual machine: at 150 it ran 5–15 %
+// faster, with 42 % less resident memory and half the page faults (`sleutel bench
+// audit --only replay`, the figures in max_rss_mb and page_faults).
+const (
+	auditGCPercent  = 400
+	replayGCPercent = 150
+)
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer debug.SetGCPercent(debug.SetGCPercent(auditGCPercent))
@@ -61,6 +69,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "export":
 		return auditExport(ctx, args[1:], stdout)
 	case "replay":
+		debug.SetGCPercent(replayGCPercent)
 		return auditReplay(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, auditUsage)

@@ -79,6 +79,10 @@ type result struct {
 	Ops            int     `json:"ops,omitempty"`
 	Seconds        float64 `json:"seconds,omitempty"`
 	CPUSeconds     float64 `json:"cpu_seconds,omitempty"` // user and system, every core: steadier than seconds on a shared machine
+	AllocMB        float64 `json:"alloc_mb,omitempty"`    // heap allocated during the measurement
+	MaxRSSMB       float64 `json:"max_rss_mb,omitempty"`  // the process's peak resident memory so far
+	PageFaults     int64   `json:"page_faults,omitempty"` // minor page faults during the measurement
+	USPerPage      float64 `json:"us_per_page,omitempty"`
 	Note           string  `json:"note,omitempty"`
 }
 

@@ -93,7 +93,7 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() { s.Close() }() // s is reopened below
 	var hot *genLock
 	if reuse {
 		raw, err := os.ReadFile(filepath.Join(cfg.history, hotLockFile))
@@ -128,6 +128,21 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 			}
 		}
 	}
+	// Measured as the audit commands read it (platform.OpenLog), but for as_of,
+	// which the platform answers from its own store.
+	reopen := func(opts pebblestore.Options) error {
+		if err := s.Close(); err != nil {
+			return err
+		}
+		s, err = pebblestore.Open(events, opts)
+		return err
+	}
+	if err := reopen(platform.ScanOptions()); err != nil {
+		return err
+	}
+	if err := emit(w, freshPage()); err != nil {
+		return err
+	}
 	// Baseline: reading the whole log, decoding every record.
 	readAllRate, n, err := timeReadAll(ctx, s)
 	if err != nil {
@@ -150,6 +165,9 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 	}
 	if cfg.runs("as_of") {
 		// as_of: who could open the hot lock at random moments of its life.
+		if err := reopen(pebblestore.Options{ReadOnly: true}); err != nil {
+			return err
+		}
 		progress("as_of on lock %s", hot.id)
 		stop := cfg.startProfile("as_of")
 		r, err := benchAsOf(ctx, s, hot, cfg.samples)
@@ -162,9 +180,23 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 		}
 	}
 	if cfg.runs("export") {
+		if err := reopen(platform.ScanOptions()); err != nil {
+			return err
+		}
 		return benchExport(ctx, w, s, filepath.Join(base, "export.jsonl"), readAllRate, cfg, progress)
 	}
 	return nil
+}
+
+// freshPage is the machine's cost of a fresh page of memory (see freshPageCost),
+// against which a measurement's page faults can be weighed.
+func freshPage() result {
+	per, err := freshPageCost()
+	if err != nil {
+		return result{Name: "fresh_page", Note: "not measured here: " + err.Error()}
+	}
+	return result{Name: "fresh_page", USPerPage: round(float64(per.Nanoseconds()) / 1e3),
+		Note: "baseline: the first write to each page of 64 MiB of fresh memory; a replay pays it for every page its heap grows by (page_faults)"}
 }
 
 // benchVerify measures the check of every hash chain and the global order.
@@ -187,7 +219,12 @@ func benchVerify(ctx context.Context, w io.Writer, s *pebblestore.Store, readAll
 // dir, and, when compare is set, the one-event-per-batch way for comparison.
 func benchReplay(ctx context.Context, w io.Writer, s *pebblestore.Store, dir string, readAllRate float64, compare bool, cfg auditBenchConfig, progress func(string, ...any)) error {
 	progress("replay")
+	defer debug.SetGCPercent(debug.SetGCPercent(replayGCPercent)) // as sleutel audit replay runs
 	stop := cfg.startProfile("replay")
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	alloc := mem.TotalAlloc
+	_, faults := memoryUse()
 	start, cpu := time.Now(), cpuTime()
 	stats, err := platform.ReplayReadModels(ctx, s, dir, platform.ReplayOptions{})
 	stop()
@@ -195,6 +232,8 @@ func benchReplay(ctx context.Context, w io.Writer, s *pebblestore.Store, dir str
 		return fmt.Errorf("replay: %w", err)
 	}
 	el, cpuS := time.Since(start).Seconds(), (cpuTime() - cpu).Seconds()
+	runtime.ReadMemStats(&mem)
+	rss, faultsAfter := memoryUse()
 	rate := float64(stats.Events) / el
 	if err := os.RemoveAll(dir); err != nil {
 		return err
@@ -213,6 +252,7 @@ func benchReplay(ctx context.Context, w io.Writer, s *pebblestore.Store, dir str
 		note += fmt.Sprintf("one event per read-store batch on one goroutine (platform.Replay before) does %.0f events/s on the first %d; ", single, singleEvents)
 	}
 	return emit(w, result{Name: "replay", EventsPerS: round(rate), RatioToReadAll: round(rate / readAllRate), Events: int(stats.Events), Seconds: round(el), CPUSeconds: round(cpuS),
+		AllocMB: round(float64(mem.TotalAlloc-alloc) / 1e6), MaxRSSMB: round(float64(rss) / 1e6), PageFaults: faultsAfter - faults,
 		Note: note + goals(goal{rate >= 300_000, "≥ 300,000 events/s"})})
 }
 

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"runtime"
 	"syscall"
 	"time"
 )
@@ -14,4 +15,37 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// memoryUse returns the process's peak resident memory and the page faults it
+// has taken that needed no disk (a fresh page of memory is one).
+func memoryUse() (maxRSSBytes int64, minorFaults int64) {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0, 0
+	}
+	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
+		return int64(ru.Maxrss), int64(ru.Minflt) // in bytes there
+	}
+	return int64(ru.Maxrss) * 1024, int64(ru.Minflt) // in KiB elsewhere
+}
+
+// freshPageCost measures what the first touch of a fresh page of memory costs:
+// 64 MiB mapped anonymously and written once a page. On a virtual machine it can
+// cost far more than the write (a trap to the kernel, which zeroes the page, and
+// on some hosts to the hypervisor too); every byte a process's heap grows by
+// pays it once.
+func freshPageCost() (perPage time.Duration, err error) {
+	const size = 64 << 20
+	page := syscall.Getpagesize()
+	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return 0, err
+	}
+	defer syscall.Munmap(b)
+	start := time.Now()
+	for i := 0; i < size; i += page {
+		b[i] = 1
+	}
+	return time.Since(start) / time.Duration(size/page), nil
 }

@@ -98,6 +98,16 @@ func IsEventStoreURL(store string) bool {
 	return strings.HasPrefix(store, "esdb://") || strings.HasPrefix(store, "esdb+discover://") || strings.HasPrefix(store, "kurrentdb://")
 }
 
+// ScanOptions are the embedded store's options for the audit commands, which read
+// the whole log once, in order: read-only, and with a small block cache. A block is
+// read once; a large cache would only hold memory that every block read must
+// fault in afresh (128 MiB of it were 200 MB more resident memory for a replay of
+// a million events, and a fresh page costs this kind of virtual machine about
+// 12 µs: `sleutel bench audit` prints the figure as fresh_page).
+func ScanOptions() pebblestore.Options {
+	return pebblestore.Options{ReadOnly: true, CacheBytes: 8 << 20}
+}
+
 // OpenLog opens the event log for reading: EventStoreDB when store is an esdb://
 // connection string, else the embedded store in dataDir, read-only. It returns an
 // error wrapping ErrDataDirInUse when sleuteld holds the directory.
@@ -108,7 +118,7 @@ func OpenLog(ctx context.Context, dataDir, store string) (Log, error) {
 	if store != "" {
 		return nil, fmt.Errorf("--store %q: use an esdb:// connection string, or leave it empty for the embedded store", store)
 	}
-	s, err := pebblestore.Open(filepath.Join(dataDir, "events"), pebblestore.Options{ReadOnly: true})
+	s, err := pebblestore.Open(filepath.Join(dataDir, "events"), ScanOptions())
 	if inUse(err) {
 		return nil, fmt.Errorf("%s: %w", dataDir, ErrDataDirInUse)
 	}
@@ -145,15 +155,77 @@ type ReplayStats struct {
 	Last   es.Position
 }
 
-// readPage is how many events the replay reads at a time.
-const readPage = 4096
+// readPage is how many events the replay reads at a time (a variable for the
+// tests, which page small histories).
+var readPage = 4096
 
-// page is one read of the log on its way through the replay.
+// page is one read of the log on its way through the replay. Read from the
+// embedded store, its records' strings and payloads live in arena, which the page
+// keeps from one read to the next: once every projection has applied it, it goes
+// back to the reader. A replay of a million events allocates a quarter less for it
+// (1.9 GB against 2.5) and collects 14 times instead of 18. So nothing a
+// projection keeps may point into it: the decoders give each envelope strings of
+// its own (see owned), and a projection reads the payload only while it applies
+// the event (the tests make a released page garbage, and compare).
 type page struct {
 	recs    []es.Record
+	arena   []byte
 	envs    []es.Envelope
 	decoded chan struct{} // closed once envs is filled
 	err     error
+	pending atomic.Int32 // projections yet to apply the page
+	free    chan *page   // where the page goes once applied; nil when not reused
+}
+
+// applied records that one more projection is done with the page, and hands it
+// back to the reader after the last one.
+func (p *page) applied() {
+	if p.free == nil || p.pending.Add(-1) != 0 {
+		return
+	}
+	if poisonReleasedPages { // the tests: a string or payload kept from the page reads as garbage
+		for i := range p.arena {
+			p.arena[i] = 0xA5
+		}
+	}
+	clear(p.envs) // let go of the decoded events
+	select {
+	case p.free <- p:
+	default:
+	}
+}
+
+// poisonReleasedPages makes a released page's memory garbage (set by the tests).
+var poisonReleasedPages = false
+
+// pageReader is a log that reads into memory handed back to it
+// (pebblestore.Store.ReadAllInto).
+type pageReader interface {
+	ReadAllInto(ctx context.Context, after es.Position, recs []es.Record, arena []byte, limit int) ([]es.Record, []byte, error)
+}
+
+// owned gives env strings of its own where they point into a reused page, all in
+// one allocation. The payload stays in the page (env.Data): a projection reads it
+// only while it applies the event.
+func owned(env *es.Envelope) {
+	md := &env.Metadata
+	all := env.Stream + env.Type + md.Actor + md.CorrelationID + md.CausationID
+	cut := func(s *string) {
+		n := len(*s)
+		*s, all = all[:n], all[n:]
+	}
+	cut(&env.Stream)
+	cut(&env.Type)
+	cut(&md.Actor)
+	cut(&md.CorrelationID)
+	cut(&md.CausationID)
+	if md.Extra != nil {
+		extra := make(map[string]string, len(md.Extra))
+		for k, v := range md.Extra {
+			extra[strings.Clone(k)] = strings.Clone(v)
+		}
+		md.Extra = extra
+	}
 }
 
 // ReplayReadModels rebuilds every read model from position zero into the read store
@@ -193,24 +265,41 @@ func replay(ctx context.Context, log interface {
 
 	// Read, in order; decode on every core; hand each page, in order, to every projection.
 	workers := runtime.GOMAXPROCS(0)
+	n := len(build(nil))
 	decode := make(chan *page, 2*workers)
 	ordered := make(chan *page, 2*workers)
+	free := make(chan *page, 4*n+4*workers) // as many as can be on their way
 	var stats ReplayStats
 	go func() {
 		defer close(decode)
 		defer close(ordered)
 		after := es.Start
+		into, reuse := log.(pageReader)
 		for ctx.Err() == nil {
-			recs, err := log.ReadAll(ctx, after, readPage)
+			var p *page
+			select {
+			case p = <-free:
+			default:
+				p = &page{}
+			}
+			var err error
+			if reuse {
+				p.recs, p.arena, err = into.ReadAllInto(ctx, after, p.recs, p.arena, readPage)
+				p.free = free
+			} else {
+				p.recs, err = log.ReadAll(ctx, after, readPage)
+			}
 			if err != nil {
 				cancel(fmt.Errorf("replay: read after %s: %w", after, err))
 				return
 			}
-			if len(recs) == 0 {
+			if len(p.recs) == 0 {
 				return
 			}
-			p := &page{recs: recs, envs: make([]es.Envelope, len(recs)), decoded: make(chan struct{})}
-			after = recs[len(recs)-1].Position
+			p.envs = slices.Grow(p.envs[:0], len(p.recs))[:len(p.recs)]
+			p.decoded, p.err = make(chan struct{}), nil
+			p.pending.Store(int32(n))
+			after = p.recs[len(p.recs)-1].Position
 			select {
 			case decode <- p:
 			case <-ctx.Done():
@@ -231,7 +320,10 @@ func replay(ctx context.Context, log interface {
 			for p := range decode {
 				for i := range p.recs {
 					if p.envs[i], p.err = registry.Envelope(p.recs[i]); p.err != nil {
-						break
+						break // a page that failed is never reused: its error may point into it
+					}
+					if p.free != nil {
+						owned(&p.envs[i])
 					}
 				}
 				close(p.decoded)
@@ -239,7 +331,6 @@ func replay(ctx context.Context, log interface {
 		}()
 	}
 
-	n := len(build(nil))
 	feeds := make([]chan *page, n)
 	var appliers sync.WaitGroup
 	for i := range n {
@@ -270,13 +361,15 @@ func replay(ctx context.Context, log interface {
 			cancel(fmt.Errorf("replay: %w", p.err))
 			break
 		}
+		// What the page says is read before the projections have it: the last
+		// to apply it hands it back to the reader.
+		total, last := read.Add(uint64(len(p.recs))), p.recs[len(p.recs)-1].Position
 		for _, f := range feeds {
 			f <- p
 		}
-		n := read.Add(uint64(len(p.recs)))
-		stats.Events, stats.Last = n, p.recs[len(p.recs)-1].Position
+		stats.Events, stats.Last = total, last
 		if opts.Progress != nil {
-			opts.Progress(n, stats.Last)
+			opts.Progress(total, last)
 		}
 	}
 	for _, f := range feeds {
@@ -304,25 +397,35 @@ func applyFeed(ctx context.Context, kv *overlayKV, p projections.Projection, fil
 	}()
 	applied := 0
 	for pg := range feed {
-		for i := range pg.envs {
-			env := &pg.envs[i]
-			if bounded && through.Less(env.Position) || !filter.Match(env.Stream, env.Type) {
-				continue
-			}
-			if err := p.Handle(ctx, *env); err != nil {
-				return fmt.Errorf("replay %s at %s: %w", p.Name(), env.Position, err)
-			}
-			if applied++; applied%batchEvents == 0 {
-				if err := kv.flush(); err != nil {
-					return err
-				}
-			}
+		if err := applyPage(ctx, kv, p, filter, through, bounded, pg, batchEvents, &applied); err != nil {
+			return err
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return kv.flush()
+}
+
+// applyPage applies one page, and releases it (see page) once applied.
+func applyPage(ctx context.Context, kv *overlayKV, p projections.Projection, filter es.Filter, through es.Position, bounded bool,
+	pg *page, batchEvents int, applied *int) error {
+	for i := range pg.envs {
+		env := &pg.envs[i]
+		if bounded && through.Less(env.Position) || !filter.Match(env.Stream, env.Type) {
+			continue
+		}
+		if err := p.Handle(ctx, *env); err != nil { // the page is not reused: err may point into it
+			return fmt.Errorf("replay %s at %s: %w", p.Name(), env.Position, err)
+		}
+		if *applied++; *applied%batchEvents == 0 {
+			if err := kv.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	pg.applied()
+	return nil
 }
 
 // overlayKV is the KV a projection writes to during a replay: a write-back buffer
