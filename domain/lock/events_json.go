@@ -64,3 +64,68 @@ func decodeKeyIssued(raw []byte, d *KeyIssued) bool {
 	}
 	return c.End()
 }
+
+// DecodePayload implements es.PayloadDecoder as KeyIssued's does: a key's changes
+// are its next most frequent event. FuzzKeyChangedDecodePayload holds it to
+// json.Unmarshal.
+func (e *KeyChanged) DecodePayload(raw []byte) error {
+	var d KeyChanged
+	if decodeKeyChanged(raw, &d) {
+		*e = d
+		return nil
+	}
+	return json.Unmarshal(raw, e)
+}
+
+func decodeKeyChanged(raw []byte, d *KeyChanged) bool {
+	c := es.NewCanonical(raw)
+	c.Need("key_id")
+	d.KeyID = c.UUID()
+	c.Need("holder_name")
+	d.HolderName = c.String()
+	if c.Field("valid_from") {
+		t := c.Time()
+		d.ValidFrom = &t
+	}
+	if c.Field("valid_until") {
+		t := c.Time()
+		d.ValidUntil = &t
+	}
+	if c.Field("schedule") {
+		if s := c.Raw(); c.OK() && json.Unmarshal(s, &d.Schedule) != nil {
+			return false
+		}
+	}
+	if c.Field("max_uses") {
+		d.MaxUses = c.Int()
+	}
+	c.Need("changed_by")
+	d.ChangedBy = c.UUID()
+	c.Need("changed_at")
+	d.ChangedAt = c.Time()
+	return c.End()
+}
+
+// DecodePayload implements es.PayloadDecoder as KeyIssued's does.
+// FuzzKeyRevokedDecodePayload holds it to json.Unmarshal.
+func (e *KeyRevoked) DecodePayload(raw []byte) error {
+	var d KeyRevoked
+	if decodeKeyRevoked(raw, &d) {
+		*e = d
+		return nil
+	}
+	return json.Unmarshal(raw, e)
+}
+
+func decodeKeyRevoked(raw []byte, d *KeyRevoked) bool {
+	c := es.NewCanonical(raw)
+	c.Need("key_id")
+	d.KeyID = c.UUID()
+	c.Need("reason")
+	d.Reason = c.String()
+	c.Need("revoked_by")
+	d.RevokedBy = c.UUID()
+	c.Need("revoked_at")
+	d.RevokedAt = c.Time()
+	return c.End()
+}

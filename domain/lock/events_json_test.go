@@ -85,3 +85,136 @@ func FuzzKeyIssuedDecodePayload(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) { requireKeyIssuedAsJSON(t, raw) })
 }
+
+// requireAsJSON holds T's DecodePayload to json.Unmarshal on raw: the same event,
+// or an error from both. T must have no JSON methods of its own.
+func requireAsJSON[T any, P interface {
+	*T
+	es.PayloadDecoder
+}](t *testing.T, raw []byte) {
+	t.Helper()
+	var want T
+	wantErr := json.Unmarshal(raw, &want)
+	var got T
+	gotErr := P(&got).DecodePayload(raw)
+	if wantErr != nil {
+		require.Error(t, gotErr)
+		require.Equal(t, wantErr.Error(), gotErr.Error())
+		return
+	}
+	require.NoError(t, gotErr)
+	require.Equal(t, want, got)
+}
+
+func keyChangedSamples() [][]byte {
+	at := time.Date(2026, 3, 1, 9, 8, 7, 654321000, time.UTC)
+	until := at.In(time.FixedZone("x", -7200)).AddDate(0, 1, 0)
+	var out [][]byte
+	for _, e := range []KeyChanged{
+		{KeyID: uuid.New(), HolderName: "Anna", ChangedBy: uuid.New(), ChangedAt: at},
+		{KeyID: uuid.New(), HolderName: "B <&> é \u2028", ValidFrom: &at, ValidUntil: &until,
+			Schedule: Schedule{{Days: []time.Weekday{time.Monday, time.Sunday}, From: 8 * 60, Until: 17 * 60}},
+			MaxUses:  3, ChangedBy: uuid.New(), ChangedAt: at},
+		{HolderName: "quote \" and \\ and \n", MaxUses: -1},
+		{},
+	} {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, raw)
+	}
+	base := `{"key_id":"00000000-0000-0000-0000-000000000001","holder_name":"x",`
+	end := `"changed_by":"00000000-0000-0000-0000-000000000002","changed_at":"2026-01-01T00:00:00Z"}`
+	return append(out,
+		[]byte(base+`"schedule":[{"days":["mon"],"from":"25:00","until":"08:00"}],`+end),
+		[]byte(base+`"schedule":null,`+end),
+		[]byte(base+`"max_uses":1.5,`+end),
+		[]byte(base+`"unknown":1,`+end),
+		[]byte(base+`"valid_until":"not a time",`+end),
+		[]byte(base+end+` `),
+		[]byte(`{}`),
+		[]byte(`null`),
+	)
+}
+
+func keyRevokedSamples() [][]byte {
+	var out [][]byte
+	for _, e := range []KeyRevoked{
+		{KeyID: uuid.New(), Reason: ReasonRevoked, RevokedBy: uuid.New(), RevokedAt: time.Date(2026, 3, 1, 9, 8, 7, 654321000, time.UTC)},
+		{Reason: "é \" \\ \u2028"},
+		{},
+	} {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, raw)
+	}
+	return append(out,
+		[]byte(`{"key_id":"00000000-0000-0000-0000-000000000001","reason":"revoked","revoked_by":"00000000-0000-0000-0000-000000000002","revoked_at":"2026-01-01T00:00:00+02:00"}`),
+		[]byte(`{"reason":"revoked","key_id":"00000000-0000-0000-0000-000000000001"}`),
+		[]byte(`{"key_id":"not a uuid","reason":"revoked","revoked_by":"00000000-0000-0000-0000-000000000002","revoked_at":"2026-01-01T00:00:00Z"}`),
+		[]byte(`{}`),
+		[]byte(`[1]`),
+	)
+}
+
+func TestKeyChangedAndRevokedDecodePayload(t *testing.T) {
+	t.Parallel()
+	for _, raw := range keyChangedSamples() {
+		requireAsJSON[KeyChanged](t, raw)
+	}
+	for _, raw := range keyRevokedSamples() {
+		requireAsJSON[KeyRevoked](t, raw)
+	}
+	r := es.NewRegistry()
+	RegisterEvents(r)
+	raw := keyChangedSamples()[1]
+	e, err := r.Decode(KeyChangedType, raw)
+	require.NoError(t, err)
+	var want KeyChanged
+	require.NoError(t, json.Unmarshal(raw, &want))
+	require.Equal(t, want, e)
+}
+
+func FuzzKeyChangedDecodePayload(f *testing.F) {
+	for _, raw := range keyChangedSamples() {
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) { requireAsJSON[KeyChanged](t, raw) })
+}
+
+func FuzzKeyRevokedDecodePayload(f *testing.F) {
+	for _, raw := range keyRevokedSamples() {
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) { requireAsJSON[KeyRevoked](t, raw) })
+}
+
+// BenchmarkKeyChangedDecodePayload compares DecodePayload with json.Unmarshal, its
+// baseline, on a change of holder and validity (no schedule: that part is read by
+// json.Unmarshal either way).
+func BenchmarkKeyChangedDecodePayload(b *testing.B) {
+	at := time.Date(2026, 3, 1, 9, 8, 7, 0, time.UTC)
+	raw, err := json.Marshal(KeyChanged{KeyID: uuid.New(), HolderName: "Anna de Vries", ValidFrom: &at, MaxUses: 3, ChangedBy: uuid.New(), ChangedAt: at})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("DecodePayload", func(b *testing.B) {
+		for b.Loop() {
+			var e KeyChanged
+			if err := e.DecodePayload(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		for b.Loop() {
+			var e KeyChanged
+			if err := json.Unmarshal(raw, &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
