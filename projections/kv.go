@@ -162,7 +162,7 @@ type guard string
 // fresh reports whether env is past what the projection applied of its stream, and
 // records it as applied.
 func (g guard) fresh(b Batch, env es.Envelope) (bool, error) {
-	k := key(string(g), "rev", env.Stream)
+	k := g.markerKey(env.Stream)
 	raw, err := b.Get(k)
 	if err != nil {
 		return false, err
@@ -175,7 +175,22 @@ func (g guard) fresh(b Batch, env es.Envelope) (bool, error) {
 			return false, nil
 		}
 	}
-	return true, b.Set(k, binary.BigEndian.AppendUint64(nil, env.Revision))
+	return true, g.setMarker(b, k, env.Revision)
+}
+
+// markerKey is the key of the revision marker of stream (key(g, "rev", stream)),
+// with room after it for the marker, so that the two take one allocation.
+func (g guard) markerKey(stream string) []byte {
+	k := make([]byte, 0, len(g)+len("/rev/")+len(stream)+8)
+	k = append(k, g...)
+	k = append(k, "/rev/"...)
+	return append(k, stream...)
+}
+
+// setMarker writes rev as the marker at k, a markerKey, in the room after it.
+func (g guard) setMarker(b Batch, k []byte, rev uint64) error {
+	n := len(k)
+	return b.Set(k[:n:n], binary.BigEndian.AppendUint64(k[n:n], rev))
 }
 
 // memo is a bounded write-through cache of what a projection itself wrote: its
@@ -221,5 +236,5 @@ func (c *memo[K, V]) clear() {
 
 // setRevision records, in the batch, the stream revision a projection applied.
 func (g guard) setRevision(b Batch, stream string, rev uint64) error {
-	return b.Set(key(string(g), "rev", stream), binary.BigEndian.AppendUint64(nil, rev))
+	return g.setMarker(b, g.markerKey(stream), rev)
 }

@@ -33,6 +33,11 @@ type LogEntry struct {
 type LockLog struct {
 	kv    KV
 	locks *memo[uuid.UUID, logState] // what the projection last wrote of each lock
+	// The event being written, and its write bound to it once: a projection
+	// applies one event at a time, and a replay applies a million (each
+	// allocating both was a tenth of a replay's allocations).
+	w     logWrite
+	write func(Batch) error
 }
 
 // logState is what LockLog remembers of a lock: the last revision it applied of
@@ -45,7 +50,9 @@ type logState struct {
 
 // NewLockLog returns the projection.
 func NewLockLog(kv KV) *LockLog {
-	return &LockLog{kv: kv, locks: newMemo[uuid.UUID, logState](100_000)}
+	p := &LockLog{kv: kv, locks: newMemo[uuid.UUID, logState](100_000)}
+	p.write = p.w.write
+	return p
 }
 
 const lockLog = "lock_log_v1"
@@ -95,8 +102,9 @@ func (p *LockLog) Handle(ctx context.Context, env es.Envelope) error {
 	if !ok {
 		return nil
 	}
-	// Everything the write needs, in one allocation (a replay handles a million).
-	w := &logWrite{p: p, stream: env.Stream, rev: env.Revision, lockID: lockID,
+	w := &p.w
+	defer func() { *w = logWrite{} }() // it holds the envelope's strings and payload
+	*w = logWrite{p: p, stream: env.Stream, rev: env.Revision, lockID: lockID,
 		entry: LogEntry{Position: env.Position, Type: env.Type, OccurredAt: env.RecordedAt, RecordedAt: env.RecordedAt, Actor: env.Metadata.Actor}}
 	switch e := env.Event.(type) {
 	case report.Recorded:
@@ -135,7 +143,7 @@ func (p *LockLog) Handle(ctx context.Context, env es.Envelope) error {
 		return nil // seen before (at-least-once delivery)
 	}
 	w.known, w.tenureKnown, w.tenure = state.known[s], remembered, state.tenure
-	if err := p.kv.Write(ctx, w.write); err != nil {
+	if err := p.kv.Write(ctx, p.write); err != nil {
 		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
 	}
 	if w.applied {
