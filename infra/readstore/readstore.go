@@ -21,7 +21,8 @@ import (
 // Store is a Pebble database of read models. It also keeps checkpoints.
 type Store struct {
 	db   *pebble.DB
-	bulk *bulk // set by OpenBulk: how Ingest builds its tables
+	bulk *bulk  // set by OpenBulk: how Ingest builds its tables
+	dir  string // set by OpenBulk, which syncs it whole
 }
 
 // Open opens (creating if needed) the read store in dir.
