@@ -117,6 +117,22 @@ func (c *Canonical) String() string {
 	return string(q[1 : len(q)-1])
 }
 
+// StringOf reads a string value as String does, but gives back the one of known
+// it equals without allocating: for a field whose values are a few constants.
+func (c *Canonical) StringOf(known []string) string {
+	q := c.quoted()
+	if q == nil {
+		return ""
+	}
+	s := q[1 : len(q)-1]
+	for _, k := range known {
+		if string(s) == k {
+			return k
+		}
+	}
+	return string(s)
+}
+
 // UUID reads a UUID (its text, as uuid.UUID's UnmarshalText reads it).
 func (c *Canonical) UUID() uuid.UUID {
 	var id uuid.UUID

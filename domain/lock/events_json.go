@@ -19,12 +19,18 @@ func (e *KeyIssued) DecodePayload(raw []byte) error {
 	return json.Unmarshal(raw, e)
 }
 
+// keyTypes and reasons are read without allocating.
+var (
+	keyTypes = []string{string(KeyPhone), string(KeyRemote), string(KeyCode), string(KeyTag)}
+	reasons  = []string{ReasonRevoked, ReasonLockRemoved, ReasonOrganizationKeyRevoked}
+)
+
 func decodeKeyIssued(raw []byte, d *KeyIssued) bool {
 	c := es.NewCanonical(raw)
 	c.Need("key_id")
 	d.KeyID = c.UUID()
 	c.Need("type")
-	d.Type = KeyType(c.String())
+	d.Type = KeyType(c.StringOf(keyTypes))
 	c.Need("holder_name")
 	d.HolderName = c.String()
 	if c.Field("account_id") {
@@ -122,7 +128,7 @@ func decodeKeyRevoked(raw []byte, d *KeyRevoked) bool {
 	c.Need("key_id")
 	d.KeyID = c.UUID()
 	c.Need("reason")
-	d.Reason = c.String()
+	d.Reason = c.StringOf(reasons)
 	c.Need("revoked_by")
 	d.RevokedBy = c.UUID()
 	c.Need("revoked_at")

@@ -21,6 +21,10 @@ func (r *Recorded) DecodePayload(raw []byte) error {
 	return json.Unmarshal(raw, r) // Recorded has no JSON methods: this is encoding/json's own reading
 }
 
+// types are the report types a device sends, which decodeRecorded reads without
+// allocating.
+var types = []string{AccessGranted, AccessDenied, Battery, Tamper}
+
 // decodeRecorded reads raw into d when it is in json.Marshal's form, and reports
 // whether it was.
 func decodeRecorded(raw []byte, d *Recorded) bool {
@@ -30,7 +34,7 @@ func decodeRecorded(raw []byte, d *Recorded) bool {
 	c.Need("lock_id")
 	d.LockID = c.UUID()
 	c.Need("type")
-	d.Type = c.String()
+	d.Type = c.StringOf(types)
 	c.Need("occurred_at")
 	d.OccurredAt = c.Time()
 	c.Need("recorded_at")
