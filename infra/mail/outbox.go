@@ -9,8 +9,6 @@ import (
 	"regexp"
 	"sync"
 	"time"
-
-	"sleutel/infra/fsync"
 )
 
 // OutboxConfig configures an Outbox.
@@ -118,5 +116,17 @@ func (o *Outbox) write(name string, data []byte) error {
 		_ = os.Remove(tmp.Name())
 		return err
 	}
-	return fsync.Path(o.dir)
+	return syncDir(o.dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
-
-	"sleutel/infra/fsync"
 )
 
 // OpenReadOnly opens an existing read store for reading only: Pebble writes
@@ -137,7 +135,7 @@ func syncTree(dir string) error {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			errs[i] = fsync.Path(f)
+			errs[i] = syncPath(f)
 		})
 	}
 	wg.Wait()
@@ -145,11 +143,23 @@ func syncTree(dir string) error {
 		return err
 	}
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := fsync.Path(dirs[i]); err != nil {
+		if err := syncPath(dirs[i]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Load applies writes as one batch, without reading back: set and del add to it,

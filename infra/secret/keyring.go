@@ -18,7 +18,6 @@ import (
 	"github.com/google/uuid"
 
 	"sleutel/commands"
-	"sleutel/infra/fsync"
 )
 
 // Keyring purposes: each has its own 32-byte key, so that no value computed for
@@ -100,10 +99,22 @@ func createKeyring(path string) error {
 	if err := os.Link(tmp.Name(), path); err != nil {
 		return fmt.Errorf("create keyring: %w", err) // fs.ErrExist: another process won
 	}
-	if err := fsync.Path(dir); err != nil {
+	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("create keyring: %w", err)
 	}
 	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func readKeyring(path string) (*Keyring, error) {
