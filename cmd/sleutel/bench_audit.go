@@ -93,7 +93,11 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 	if err != nil {
 		return err
 	}
-	defer func() { s.Close() }() // s is reopened below
+	defer func() { // s is reopened below
+		if s != nil {
+			s.Close()
+		}
+	}()
 	var hot *genLock
 	if reuse {
 		raw, err := os.ReadFile(filepath.Join(cfg.history, hotLockFile))
@@ -131,7 +135,9 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 	// Measured as the audit commands read it (platform.OpenLog), but for as_of,
 	// which the platform answers from its own store.
 	reopen := func(opts pebblestore.Options) error {
-		if err := s.Close(); err != nil {
+		err := s.Close()
+		s = nil
+		if err != nil {
 			return err
 		}
 		s, err = pebblestore.Open(events, opts)
