@@ -135,3 +135,41 @@ func decodeKeyRevoked(raw []byte, d *KeyRevoked) bool {
 	d.RevokedAt = c.Time()
 	return c.End()
 }
+
+// DecodeEvent implements es.EventDecoder: what DecodePayload decodes, as an
+// es.Event in one allocation (with what it holds).
+func (KeyIssued) DecodeEvent(raw []byte) (es.Event, error) {
+	var d KeyIssued
+	if decodeKeyIssued(raw, &d) {
+		return d, nil
+	}
+	return unmarshalEvent[KeyIssued](raw)
+}
+
+// DecodeEvent implements es.EventDecoder, as KeyIssued's does.
+func (KeyChanged) DecodeEvent(raw []byte) (es.Event, error) {
+	var d KeyChanged
+	if decodeKeyChanged(raw, &d) {
+		return d, nil
+	}
+	return unmarshalEvent[KeyChanged](raw)
+}
+
+// DecodeEvent implements es.EventDecoder, as KeyIssued's does.
+func (KeyRevoked) DecodeEvent(raw []byte) (es.Event, error) {
+	var d KeyRevoked
+	if decodeKeyRevoked(raw, &d) {
+		return d, nil
+	}
+	return unmarshalEvent[KeyRevoked](raw)
+}
+
+// unmarshalEvent is json.Unmarshal's reading, apart so that a DecodeEvent's value
+// stays on the stack.
+func unmarshalEvent[T es.Event](raw []byte) (es.Event, error) {
+	var d T
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}

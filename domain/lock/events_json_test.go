@@ -19,13 +19,18 @@ func requireKeyIssuedAsJSON(t *testing.T, raw []byte) {
 	wantErr := json.Unmarshal(raw, &want)
 	var got KeyIssued
 	gotErr := got.DecodePayload(raw)
+	ev, evErr := KeyIssued{}.DecodeEvent(raw)
 	if wantErr != nil {
 		require.Error(t, gotErr)
 		require.Equal(t, wantErr.Error(), gotErr.Error())
+		require.Error(t, evErr)
+		require.Equal(t, wantErr.Error(), evErr.Error(), "DecodeEvent")
 		return
 	}
 	require.NoError(t, gotErr)
 	require.Equal(t, want, got)
+	require.NoError(t, evErr)
+	require.Equal(t, want, ev, "DecodeEvent")
 }
 
 func keyIssuedSamples() [][]byte {
@@ -88,7 +93,7 @@ func FuzzKeyIssuedDecodePayload(f *testing.F) {
 
 // requireAsJSON holds T's DecodePayload to json.Unmarshal on raw: the same event,
 // or an error from both. T must have no JSON methods of its own.
-func requireAsJSON[T any, P interface {
+func requireAsJSON[T es.EventDecoder, P interface {
 	*T
 	es.PayloadDecoder
 }](t *testing.T, raw []byte) {
@@ -97,13 +102,19 @@ func requireAsJSON[T any, P interface {
 	wantErr := json.Unmarshal(raw, &want)
 	var got T
 	gotErr := P(&got).DecodePayload(raw)
+	var zero T
+	ev, evErr := zero.DecodeEvent(raw)
 	if wantErr != nil {
 		require.Error(t, gotErr)
 		require.Equal(t, wantErr.Error(), gotErr.Error())
+		require.Error(t, evErr)
+		require.Equal(t, wantErr.Error(), evErr.Error(), "DecodeEvent")
 		return
 	}
 	require.NoError(t, gotErr)
 	require.Equal(t, want, got)
+	require.NoError(t, evErr)
+	require.Equal(t, want, ev, "DecodeEvent")
 }
 
 func keyChangedSamples() [][]byte {

@@ -21,6 +21,26 @@ func (r *Recorded) DecodePayload(raw []byte) error {
 	return json.Unmarshal(raw, r) // Recorded has no JSON methods: this is encoding/json's own reading
 }
 
+// DecodeEvent implements es.EventDecoder: what DecodePayload decodes, as an
+// es.Event in one allocation (with the strings and the battery level it holds).
+func (Recorded) DecodeEvent(raw []byte) (es.Event, error) {
+	var d Recorded
+	if decodeRecorded(raw, &d) {
+		return d, nil
+	}
+	return decodeRecordedJSON(raw)
+}
+
+// decodeRecordedJSON is json.Unmarshal's reading, apart so that DecodeEvent's
+// value stays on the stack.
+func decodeRecordedJSON(raw []byte) (es.Event, error) {
+	var d Recorded
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // types are the report types a device sends, which decodeRecorded reads without
 // allocating.
 var types = []string{AccessGranted, AccessDenied, Battery, Tamper}

@@ -19,12 +19,30 @@ func requireDecodesAsJSON(t *testing.T, raw []byte) {
 	wantErr := json.Unmarshal(raw, &want)
 	var got Recorded
 	gotErr := got.DecodePayload(raw)
+	ev, evErr := Recorded{}.DecodeEvent(raw)
 	if wantErr != nil {
 		require.Equal(t, wantErr, gotErr)
+		require.Equal(t, wantErr, evErr, "DecodeEvent")
 		return
 	}
 	require.NoError(t, gotErr)
 	require.Equal(t, want, got)
+	require.NoError(t, evErr)
+	require.Equal(t, want, ev, "DecodeEvent")
+}
+
+// TestRecordedDecodeEventAllocates: a stored report becomes an event in one
+// allocation, and one for its id (the registry goes through DecodeEvent).
+func TestRecordedDecodeEventAllocates(t *testing.T) {
+	raw := recordedSamples()[0]
+	r := es.NewRegistry()
+	RegisterEvents(r)
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := r.Decode(RecordedType, raw); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.LessOrEqual(t, allocs, 2.0)
 }
 
 func recordedSamples() [][]byte {
