@@ -73,6 +73,17 @@ type EventDecoder interface {
 	DecodeEvent(raw []byte) (Event, error)
 }
 
+// UnmarshalEvent is json.Unmarshal's reading of raw as a T, for an EventDecoder to
+// fall back on: apart, so that the value the EventDecoder decodes into stays on
+// its stack.
+func UnmarshalEvent[T Event](raw []byte) (Event, error) {
+	var d T
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // Upcast maps an old stored type, whose payload no longer fits any struct, to the
 // event the decoder returns (for example "key.issued" read into a key.IssuedV2).
 // It panics when typ is already registered.

@@ -2,6 +2,7 @@ package lock
 
 import (
 	"encoding/json"
+	"time"
 
 	"sleutel/domain/es"
 )
@@ -25,6 +26,31 @@ var (
 	reasons  = []string{ReasonRevoked, ReasonLockRemoved, ReasonOrganizationKeyRevoked}
 )
 
+// decodeTerms reads the optional terms of a key that KeyIssued and KeyChanged
+// share, in their order: valid_from, valid_until, schedule (by json.Unmarshal),
+// max_uses. It reports false for a schedule json.Unmarshal refuses.
+func decodeTerms(c *es.Canonical, from, until **time.Time, schedule *Schedule, maxUses *int) bool {
+	if c.Field("valid_from") {
+		t := c.Time()
+		*from = &t
+	}
+	if c.Field("valid_until") {
+		t := c.Time()
+		*until = &t
+	}
+	if c.Field("schedule") {
+		var sc Schedule // its own, or the key it is read into would escape through json.Unmarshal
+		if s := c.Raw(); c.OK() && json.Unmarshal(s, &sc) != nil {
+			return false
+		}
+		*schedule = sc
+	}
+	if c.Field("max_uses") {
+		*maxUses = c.Int()
+	}
+	return true
+}
+
 func decodeKeyIssued(raw []byte, d *KeyIssued) bool {
 	c := es.NewCanonical(raw)
 	c.Need("key_id")
@@ -42,21 +68,8 @@ func decodeKeyIssued(raw []byte, d *KeyIssued) bool {
 	if c.Field("credential_hint") {
 		d.CredentialHint = c.String()
 	}
-	if c.Field("valid_from") {
-		t := c.Time()
-		d.ValidFrom = &t
-	}
-	if c.Field("valid_until") {
-		t := c.Time()
-		d.ValidUntil = &t
-	}
-	if c.Field("schedule") {
-		if s := c.Raw(); c.OK() && json.Unmarshal(s, &d.Schedule) != nil {
-			return false
-		}
-	}
-	if c.Field("max_uses") {
-		d.MaxUses = c.Int()
+	if !decodeTerms(c, &d.ValidFrom, &d.ValidUntil, &d.Schedule, &d.MaxUses) {
+		return false
 	}
 	c.Need("issued_by")
 	d.IssuedBy = c.UUID()
@@ -89,21 +102,8 @@ func decodeKeyChanged(raw []byte, d *KeyChanged) bool {
 	d.KeyID = c.UUID()
 	c.Need("holder_name")
 	d.HolderName = c.String()
-	if c.Field("valid_from") {
-		t := c.Time()
-		d.ValidFrom = &t
-	}
-	if c.Field("valid_until") {
-		t := c.Time()
-		d.ValidUntil = &t
-	}
-	if c.Field("schedule") {
-		if s := c.Raw(); c.OK() && json.Unmarshal(s, &d.Schedule) != nil {
-			return false
-		}
-	}
-	if c.Field("max_uses") {
-		d.MaxUses = c.Int()
+	if !decodeTerms(c, &d.ValidFrom, &d.ValidUntil, &d.Schedule, &d.MaxUses) {
+		return false
 	}
 	c.Need("changed_by")
 	d.ChangedBy = c.UUID()
@@ -143,7 +143,7 @@ func (KeyIssued) DecodeEvent(raw []byte) (es.Event, error) {
 	if decodeKeyIssued(raw, &d) {
 		return d, nil
 	}
-	return unmarshalEvent[KeyIssued](raw)
+	return es.UnmarshalEvent[KeyIssued](raw)
 }
 
 // DecodeEvent implements es.EventDecoder, as KeyIssued's does.
@@ -152,7 +152,7 @@ func (KeyChanged) DecodeEvent(raw []byte) (es.Event, error) {
 	if decodeKeyChanged(raw, &d) {
 		return d, nil
 	}
-	return unmarshalEvent[KeyChanged](raw)
+	return es.UnmarshalEvent[KeyChanged](raw)
 }
 
 // DecodeEvent implements es.EventDecoder, as KeyIssued's does.
@@ -161,15 +161,5 @@ func (KeyRevoked) DecodeEvent(raw []byte) (es.Event, error) {
 	if decodeKeyRevoked(raw, &d) {
 		return d, nil
 	}
-	return unmarshalEvent[KeyRevoked](raw)
-}
-
-// unmarshalEvent is json.Unmarshal's reading, apart so that a DecodeEvent's value
-// stays on the stack.
-func unmarshalEvent[T es.Event](raw []byte) (es.Event, error) {
-	var d T
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return es.UnmarshalEvent[KeyRevoked](raw)
 }

@@ -11,28 +11,6 @@ import (
 	"sleutel/domain/es"
 )
 
-// requireKeyIssuedAsJSON holds DecodePayload to json.Unmarshal on raw: the same
-// event, or an error from both.
-func requireKeyIssuedAsJSON(t *testing.T, raw []byte) {
-	t.Helper()
-	var want KeyIssued // no JSON methods: encoding/json's own reading
-	wantErr := json.Unmarshal(raw, &want)
-	var got KeyIssued
-	gotErr := got.DecodePayload(raw)
-	ev, evErr := KeyIssued{}.DecodeEvent(raw)
-	if wantErr != nil {
-		require.Error(t, gotErr)
-		require.Equal(t, wantErr.Error(), gotErr.Error())
-		require.Error(t, evErr)
-		require.Equal(t, wantErr.Error(), evErr.Error(), "DecodeEvent")
-		return
-	}
-	require.NoError(t, gotErr)
-	require.Equal(t, want, got)
-	require.NoError(t, evErr)
-	require.Equal(t, want, ev, "DecodeEvent")
-}
-
 func keyIssuedSamples() [][]byte {
 	at := time.Date(2026, 3, 1, 9, 8, 7, 654321000, time.UTC)
 	until := at.In(time.FixedZone("x", -7200)).AddDate(0, 1, 0)
@@ -72,7 +50,7 @@ func keyIssuedSamples() [][]byte {
 func TestKeyIssuedDecodePayload(t *testing.T) {
 	t.Parallel()
 	for _, raw := range keyIssuedSamples() {
-		requireKeyIssuedAsJSON(t, raw)
+		requireAsJSON[KeyIssued](t, raw)
 	}
 	r := es.NewRegistry()
 	RegisterEvents(r)
@@ -88,11 +66,11 @@ func FuzzKeyIssuedDecodePayload(f *testing.F) {
 	for _, raw := range keyIssuedSamples() {
 		f.Add(raw)
 	}
-	f.Fuzz(func(t *testing.T, raw []byte) { requireKeyIssuedAsJSON(t, raw) })
+	f.Fuzz(func(t *testing.T, raw []byte) { requireAsJSON[KeyIssued](t, raw) })
 }
 
-// requireAsJSON holds T's DecodePayload to json.Unmarshal on raw: the same event,
-// or an error from both. T must have no JSON methods of its own.
+// requireAsJSON holds T's DecodePayload and DecodeEvent to json.Unmarshal on raw:
+// the same event, or the same error. T must have no JSON methods of its own.
 func requireAsJSON[T es.EventDecoder, P interface {
 	*T
 	es.PayloadDecoder

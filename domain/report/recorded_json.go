@@ -28,17 +28,7 @@ func (Recorded) DecodeEvent(raw []byte) (es.Event, error) {
 	if decodeRecorded(raw, &d) {
 		return d, nil
 	}
-	return decodeRecordedJSON(raw)
-}
-
-// decodeRecordedJSON is json.Unmarshal's reading, apart so that DecodeEvent's
-// value stays on the stack.
-func decodeRecordedJSON(raw []byte) (es.Event, error) {
-	var d Recorded
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return es.UnmarshalEvent[Recorded](raw)
 }
 
 // types are the report types a device sends, which decodeRecorded reads without
