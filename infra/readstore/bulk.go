@@ -74,6 +74,10 @@ func OpenBulk(dir string) (*Store, error) {
 	}
 	opts.EnsureDefaults()
 	b.writer = opts.MakeWriterOptions(0, db.TableFormat())
+	// Blocks of 32 KiB rather than 4: a replay writes two million rows, and
+	// BenchmarkIngest spends a sixth less CPU a row (fewer blocks to finish and
+	// index). A point read during the replay is rare (the Bloom filters answer it).
+	b.writer.BlockSize = 32 << 10
 	return &Store{db: db, bulk: b, dir: dir}, nil
 }
 
