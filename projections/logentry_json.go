@@ -63,53 +63,66 @@ func (e LogEntry) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// compactJSON reports whether raw holds no insignificant white space and no
-// character encoding/json would escape when it re-encodes a RawMessage, so it can
-// be copied as is.
+// compactJSON reports whether raw holds no insignificant white space and nothing
+// encoding/json would escape when it re-encodes a RawMessage (<, >, &, U+2028 and
+// U+2029; other characters stay as they are), so it can be copied as is. Most
+// payloads (every device report) hold neither a space nor anything to escape: one
+// pass over their bytes, without a branch per byte, tells.
 func compactJSON(raw []byte) bool {
-	inString := false
+	var seen uint8
+	for _, c := range raw {
+		seen |= compactClass[c]
+	}
+	if seen&classEscape != 0 || seen&classLineSep != 0 && hasLineSeparator(raw) {
+		return false
+	}
+	if seen&classSpace == 0 {
+		return true
+	}
+	inString := false // white space is significant only inside a string
 	for i := 0; i < len(raw); i++ {
-		switch compactClass[raw[i]] {
-		case classPlain:
-		case classQuote:
+		switch c := raw[i]; {
+		case c == '"':
 			inString = !inString
-		case classBackslash:
+		case c == '\\':
 			if inString {
 				i++
 			}
-		case classSpace:
+		case compactClass[c]&classSpace != 0:
 			if !inString {
 				return false
 			}
-		default:
-			return false // encoding/json escapes these (and checks UTF-8): let it
 		}
 	}
 	return true
 }
 
-// What compactJSON makes of a byte.
+// hasLineSeparator reports whether raw holds U+2028 or U+2029 (E2 80 A8 and E2 80
+// A9), which encoding/json escapes.
+func hasLineSeparator(raw []byte) bool {
+	for i := 0; i+2 < len(raw); i++ {
+		if raw[i] == 0xE2 && raw[i+1] == 0x80 && raw[i+2]&^1 == 0xA8 {
+			return true
+		}
+	}
+	return false
+}
+
+// What compactJSON makes of a byte, as bits: 0 for a byte copied as it is.
 const (
-	classPlain = iota
-	classQuote
-	classBackslash
-	classSpace  // insignificant outside a string
-	classEscape // <, >, & and every byte of a multi-byte character
+	classSpace   = 1 << iota // insignificant outside a string
+	classEscape              // <, > and &
+	classLineSep             // 0xE2, which may start U+2028 or U+2029
 )
 
 var compactClass = func() (t [256]uint8) {
-	for c := range t {
-		switch {
-		case c == '"':
-			t[c] = classQuote
-		case c == '\\':
-			t[c] = classBackslash
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			t[c] = classSpace
-		case c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf:
-			t[c] = classEscape
-		}
+	for _, c := range " \t\n\r" {
+		t[c] = classSpace
 	}
+	for _, c := range "<>&" {
+		t[c] = classEscape
+	}
+	t[0xE2] = classLineSep
 	return t
 }()
 

@@ -22,6 +22,11 @@ func TestLogEntryJSON(t *testing.T) {
 		{Position: es.Pos(42), Type: "lock.key_issued", OccurredAt: at, RecordedAt: at.Add(time.Second), Actor: "account:x", KeyID: &k, Details: json.RawMessage(`{"a":1,"b":[true,null,"x"]}`)},
 		{Position: es.Position{Commit: 10, Prepare: 30}, Type: "report.recorded", OccurredAt: at, RecordedAt: at, Details: json.RawMessage(`{ "spaced" : "a <b> & c", "é":"ü" }`)},
 		{Position: es.Pos(1), Type: "x", Actor: "weird \"actor\" \\ <&> \u2028 \x01 \xff é", Details: nil},
+		// Copied as they are: a space inside a string, other characters, invalid UTF-8.
+		{Position: es.Pos(2), Type: "x", Details: json.RawMessage("{\"holder\":\"Jörg de Vries \\\" \\\\\",\"日本\":[\"\xff\"]}")},
+		// Escaped by encoding/json: U+2028 and U+2029, and a space outside a string.
+		{Position: es.Pos(3), Type: "x", Details: json.RawMessage("{\"a\":\"x\u2028y\u2029\"}")},
+		{Position: es.Pos(4), Type: "x", Details: json.RawMessage("{\"a\":\"\xe2\x80\"}\n")},
 	} {
 		requireLogEntryJSON(t, e)
 	}
@@ -78,4 +83,21 @@ func FuzzAppendJSONString(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, string(want), string(appendJSONString(nil, s)))
 	})
+}
+
+// BenchmarkLogEntryJSON encodes the lock-log entry of a device report, three
+// quarters of a replay's entries.
+func BenchmarkLogEntryJSON(b *testing.B) {
+	k := uuid.New()
+	at := time.Date(2025, 1, 18, 14, 35, 17, 0, time.UTC)
+	e := LogEntry{Position: es.Pos(199_999), Type: "report.recorded", OccurredAt: at, RecordedAt: at.Add(8 * time.Minute),
+		Actor: "device:01a23544-ea95-7eaf-a3c6-9a5fd1dcba09", KeyID: &k,
+		Details: json.RawMessage(`{"report_id":"r27","lock_id":"01a23544-ea95-7eaf-a3c6-9a5fd1dcba09","type":"battery","occurred_at":"2025-01-18T14:35:17Z","recorded_at":"2025-01-18T14:38:17Z","battery_percent":28}`)}
+	var buf []byte
+	for b.Loop() {
+		var err error
+		if buf, err = e.appendJSON(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
