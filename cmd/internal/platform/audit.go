@@ -2,9 +2,7 @@ package platform
 
 import (
 	"bytes"
-	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -527,55 +525,9 @@ type overlayWrite struct {
 	err     error
 }
 
-// sortedKey is a row in the order of its key. ab holds the key's 16 bytes after
-// the prefix every key of the buffer shares (zero past its end), so that most
-// comparisons are of two integers in the slice itself: the keys of a buffer share
-// long prefixes ("lock_log_v1/ev/0193…") and live all over the heap, and
-// comparing them whole was a third of writing a buffer (BenchmarkSortKeys).
 type sortedKey struct {
-	ab  [2]uint64
 	key string
 	row int32
-}
-
-// sortKeys sorts the keys of order, which all start with their first lcp bytes.
-func sortKeys(order []sortedKey) {
-	lcp := commonPrefix(order)
-	for i := range order {
-		var b [16]byte
-		copy(b[:], order[i].key[lcp:])
-		order[i].ab = [2]uint64{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
-	}
-	slices.SortFunc(order, func(a, b sortedKey) int {
-		if c := cmp.Compare(a.ab[0], b.ab[0]); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.ab[1], b.ab[1]); c != 0 {
-			return c
-		}
-		return strings.Compare(a.key[lcp:], b.key[lcp:])
-	})
-}
-
-// commonPrefix returns the length of the prefix all keys of order share.
-func commonPrefix(order []sortedKey) int {
-	if len(order) == 0 {
-		return 0
-	}
-	first := order[0].key
-	n := len(first)
-	for _, o := range order[1:] {
-		k := o.key
-		if len(k) < n {
-			n = len(k)
-		}
-		i := 0
-		for i < n && k[i] == first[i] {
-			i++
-		}
-		n = i
-	}
-	return n
 }
 
 // Get implements projections.KV.
@@ -690,7 +642,7 @@ func (w *overlayWrite) write(ctx context.Context, store *readstore.Store) error 
 	for i := range w.rows {
 		w.order = append(w.order, sortedKey{key: w.rows[i].key, row: int32(i)})
 	}
-	sortKeys(w.order)
+	slices.SortFunc(w.order, func(a, b sortedKey) int { return strings.Compare(a.key, b.key) })
 	return store.Ingest(ctx, func(set func(k, v []byte) error, del func(k []byte) error) error {
 		for _, o := range w.order {
 			r := &w.rows[o.row]
