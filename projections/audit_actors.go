@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"sleutel/domain/es"
@@ -19,9 +20,10 @@ type ActorIndex struct {
 	kv KV
 	// The row being written, and writeRow bound to it once: a projection applies
 	// one event at a time, and a replay applies a million (a row and a function
-	// value allocated for each were a sixth of a replay's allocations).
-	k, v  []byte
-	write func(Batch) error
+	// value allocated for each were a sixth of a replay's allocations). row holds
+	// key and value, reused from event to event.
+	k, v, row []byte
+	write     func(Batch) error
 }
 
 // NewActorIndex returns the projection.
@@ -65,10 +67,10 @@ func (p *ActorIndex) Handle(ctx context.Context, env es.Envelope) error {
 		return nil
 	}
 	actor := env.Metadata.Actor
-	// The key (actorPrefix, actorSuffix) and the value in one allocation, which the
-	// batch may keep (setOnce).
+	// The key (actorPrefix, actorSuffix) and the value, one after the other in a
+	// buffer reused from event to event: the batch copies them (setOnce).
 	kn := len(auditActors) + 3 + binary.MaxVarintLen64 + len(actor) + actorSuffixLen
-	row := make([]byte, 0, kn+2*binary.MaxVarintLen64+len(env.Stream)+len(env.Type))
+	row := slices.Grow(p.row[:0], kn+2*binary.MaxVarintLen64+len(env.Stream)+len(env.Type))
 	k := append(row, auditActors+"/a/"...)
 	k = binary.AppendUvarint(k, uint64(len(actor)))
 	k = append(k, actor...)
@@ -78,6 +80,7 @@ func (p *ActorIndex) Handle(ctx context.Context, env es.Envelope) error {
 	v = append(v, env.Stream...)
 	v = binary.AppendUvarint(v, env.Revision)
 	v = append(v, env.Type...)
+	p.row = k[:len(k)+len(v)]
 	p.k, p.v = k[:len(k):len(k)], v
 	err := p.kv.Write(ctx, p.write)
 	p.k, p.v = nil, nil

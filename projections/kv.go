@@ -101,8 +101,8 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 // writtenOnce is implemented by rows a projection writes once, at a key of their
 // own, and never rewrites nor reads back while it applies events (a log entry, one
 // per event, keyed by its position): a lazy batch gains nothing by putting their
-// encoding off, and need not look their keys up (see onceSetter). The key such a
-// row is written at must not change afterwards: a batch may keep it.
+// encoding off, and need not look their keys up (see onceSetter). A batch copies
+// the key such a row is written at.
 type writtenOnce interface {
 	writtenOnce()
 }
@@ -116,16 +116,16 @@ func WrittenOnce(v any) bool {
 
 // onceSetter is implemented by batches that take a row written once more cheaply
 // than Set: a replay's write-back buffer files it without looking its key up,
-// since nothing rewrites or reads it, and keeps key and value as they are.
+// since nothing rewrites or reads it.
 type onceSetter interface {
 	// SetOnce writes value at key, which no other write of the projection's
-	// names and which it never reads back while applying events. The batch may
-	// keep key and value: the caller must not change them afterwards.
+	// names and which it never reads back while applying events. It copies key
+	// and value: the caller may reuse them once it returns.
 	SetOnce(key, value []byte) error
 }
 
-// setOnce writes a row written once (see onceSetter): key and value must not
-// change afterwards.
+// setOnce writes a row written once (see onceSetter), copying key and value
+// (Set on a store's batch copies both).
 func setOnce(b Batch, k, v []byte) error {
 	if o, ok := b.(onceSetter); ok {
 		return o.SetOnce(k, v)
@@ -133,8 +133,8 @@ func setOnce(b Batch, k, v []byte) error {
 	return b.Set(k, v)
 }
 
-// setJSON writes v as JSON at k. v must not change after the call: a lazy batch
-// may encode it later.
+// setJSON writes v as JSON at k, copying k. v must not change after the call: a
+// lazy batch may encode it later.
 func setJSON(b Batch, k []byte, v any) error {
 	if l, ok := b.(lazySetter); ok {
 		return l.SetJSON(k, v)

@@ -38,6 +38,7 @@ type LockLog struct {
 	// allocating both was a tenth of a replay's allocations).
 	w     logWrite
 	write func(Batch) error
+	key   []byte // the entry's key, reused
 }
 
 // logState is what LockLog remembers of a lock: the last revision it applied of
@@ -192,14 +193,16 @@ func (w *logWrite) write(b Batch) error {
 		}
 	}
 	w.applied = true
-	return setJSON(b, entryKey(w.lockID, w.tenure, w.entry.Position), &w.entry)
+	w.p.key = appendEntryKey(w.p.key[:0], w.lockID, w.tenure, w.entry.Position) // the batch copies it
+	return setJSON(b, w.p.key, &w.entry)
 }
 
-// entryKey is the key of a log entry: entryPrefix, then posKey, in one allocation.
-func entryKey(lockID uuid.UUID, tenure uint32, pos es.Position) []byte {
+// appendEntryKey appends the key of a log entry, entryPrefix then posKey, to b.
+func appendEntryKey(b []byte, lockID uuid.UUID, tenure uint32, pos es.Position) []byte {
 	const prefix = lockLog + "/ev/"
-	b := make([]byte, len(prefix)+36+1+4+1+16)
-	n := copy(b, prefix)
+	start := len(b)
+	b = slices.Grow(b, len(prefix)+36+1+4+1+16)[:start+len(prefix)+36+1+4+1+16]
+	n := start + copy(b[start:], prefix)
 	hexID(b[n:n+36], lockID)
 	n += 36
 	b[n] = '/'

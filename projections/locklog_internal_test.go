@@ -17,6 +17,6 @@ func TestEntryKey(t *testing.T) {
 		pos    es.Position
 	}{{0, es.Pos(1)}, {1, es.Position{Commit: 1 << 40, Prepare: 1<<40 + 7}}, {1<<32 - 1, es.Position{Commit: 1<<64 - 1, Prepare: 1<<64 - 1}}} {
 		id := uuid.New()
-		require.Equal(t, append(entryPrefix(id, c.tenure), posKey(c.pos)...), entryKey(id, c.tenure, c.pos))
+		require.Equal(t, append(entryPrefix(id, c.tenure), posKey(c.pos)...), appendEntryKey([]byte("x"), id, c.tenure, c.pos)[1:])
 	}
 }

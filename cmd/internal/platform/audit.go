@@ -460,6 +460,40 @@ const (
 
 // appendJSON encodes v into the arena and returns its encoding.
 func (a *valueArena) appendJSON(v any) ([]byte, error) {
+	cur := a.chunk()
+	n := len(a.used)
+	start := len(cur)
+	out, err := projections.AppendJSON(cur, v)
+	if err != nil {
+		return nil, err
+	}
+	if cap(out) != cap(cur) { // a value larger than the chunk: it has an array of its own
+		return out[start:], nil
+	}
+	a.used[n-1] = out
+	return out[start:len(out):len(out)], nil
+}
+
+// copy returns parts, one after the other, in the arena.
+func (a *valueArena) copy(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n > arenaSlack { // a large row: an array of its own
+		return slices.Concat(parts...)
+	}
+	cur := a.chunk()
+	start := len(cur)
+	for _, p := range parts {
+		cur = append(cur, p...)
+	}
+	a.used[len(a.used)-1] = cur
+	return cur[start:len(cur):len(cur)]
+}
+
+// chunk returns the chunk being filled, which has room for arenaSlack bytes.
+func (a *valueArena) chunk() []byte {
 	n := len(a.used)
 	if n == 0 || cap(a.used[n-1])-len(a.used[n-1]) < arenaSlack {
 		var c []byte
@@ -471,17 +505,7 @@ func (a *valueArena) appendJSON(v any) ([]byte, error) {
 		a.used = append(a.used, c)
 		n++
 	}
-	cur := a.used[n-1]
-	start := len(cur)
-	out, err := projections.AppendJSON(cur, v)
-	if err != nil {
-		return nil, err
-	}
-	if cap(out) != cap(cur) { // a value larger than the chunk: it has an array of its own
-		return out[start:], nil
-	}
-	a.used[n-1] = out
-	return out[start:len(out):len(out)], nil
+	return a.used[n-1]
 }
 
 // reset makes every chunk free again, once no row refers to them.
@@ -687,17 +711,26 @@ func (b overlayBatch) SetJSON(key []byte, v any) error {
 		if err != nil {
 			return err
 		}
-		return b.SetOnce(key, raw)
+		b.k.setOnce(b.k.values.copy(key), raw)
+		return nil
 	}
 	b.k.put(key, overlayRow{obj: v})
 	return nil
 }
 
 // SetOnce buffers a row written once, which nothing reads back nor rewrites (see
-// projections.WrittenOnce): no lookup in the index, and the key kept as it is.
+// projections.WrittenOnce): no lookup in the index. Key and value are copied into
+// the buffer's arena, whose memory serves buffer after buffer: the garbage
+// collector never sees them (a replay writes two million such rows).
 func (b overlayBatch) SetOnce(key, value []byte) error {
-	b.k.rows = append(b.k.rows, overlayRow{key: unsafe.String(unsafe.SliceData(key), len(key)), v: value})
+	kv := b.k.values.copy(key, value)
+	b.k.setOnce(kv[:len(key)], kv[len(key):])
 	return nil
+}
+
+// setOnce files a row written once, whose key and value the buffer owns.
+func (k *overlayKV) setOnce(key, value []byte) {
+	k.rows = append(k.rows, overlayRow{key: unsafe.String(unsafe.SliceData(key), len(key)), v: value})
 }
 
 // Delete buffers a deletion.
