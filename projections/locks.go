@@ -102,6 +102,8 @@ type LockViews struct {
 	access *AccessIndex
 	rows   *memo[uuid.UUID, LockRow] // each lock's row and last applied revision
 	keys   *memo[lockKeyID, KeyRow]  // each key's row as last written
+	w      lockViewsWrite            // the event being applied
+	write  func(Batch) error         // writeEvent, bound once
 }
 
 // lockKeyID names a key: its lock, then its id.
@@ -109,7 +111,9 @@ type lockKeyID [2]uuid.UUID
 
 // NewLockViews returns the projection; access may be nil.
 func NewLockViews(kv KV, access *AccessIndex) *LockViews {
-	return &LockViews{kv: kv, access: access, rows: newMemo[uuid.UUID, LockRow](100_000), keys: newMemo[lockKeyID, KeyRow](100_000)}
+	p := &LockViews{kv: kv, access: access, rows: newMemo[uuid.UUID, LockRow](100_000), keys: newMemo[lockKeyID, KeyRow](100_000)}
+	p.write = p.writeEvent
+	return p
 }
 
 const lockViews = "lock_views_v1"
@@ -148,43 +152,25 @@ func (p *LockViews) Handle(ctx context.Context, env es.Envelope) error {
 	if !ok {
 		return nil
 	}
-	var row LockRow
 	cached, known := p.rows.get(id)
 	if known && env.Revision <= cached.rev {
 		return nil // seen before (at-least-once delivery)
 	}
-	applied := false
-	var keys []KeyRow // the key rows the event wrote, to remember once committed
-	err := p.kv.Write(ctx, func(b Batch) error {
-		keys = keys[:0]
-		if known {
-			row = cached.val
-			if err := guard(lockViews).setRevision(b, env.Stream, env.Revision); err != nil {
-				return err
-			}
-		} else {
-			if fresh, err := guard(lockViews).fresh(b, env); err != nil || !fresh {
-				return err
-			}
-			if _, err := getJSON(b, lockKey(id), &row); err != nil {
-				return err
-			}
-		}
-		applied = true
-		if err := p.apply(b, id, &row, env, &keys); err != nil {
-			return err
-		}
-		if row.ID == uuid.Nil {
-			return nil // an event before registration: nothing to show
-		}
-		return setJSON(b, lockKey(id), &row)
-	})
-	if err != nil {
+	w := &p.w
+	defer func() { w.env, w.row, w.keys = es.Envelope{}, nil, w.keys[:0] }() // it holds the envelope's strings and payload
+	w.env, w.id, w.known, w.applied = env, id, known, false
+	// The row is a value of its own for every event: a lazy batch encodes it
+	// when it writes the buffer (setJSON).
+	w.row = new(LockRow)
+	if known {
+		*w.row = cached.val
+	}
+	if err := p.kv.Write(ctx, p.write); err != nil {
 		return fmt.Errorf("%s %s/%d: %w", lockViews, env.Stream, env.Revision, err)
 	}
-	if applied {
-		p.rows.put(id, env.Revision, row)
-		for _, k := range keys {
+	if w.applied {
+		p.rows.put(id, env.Revision, *w.row)
+		for _, k := range w.keys {
 			p.keys.put(lockKeyID{k.LockID, k.ID}, env.Revision, k)
 		}
 	}
@@ -192,6 +178,43 @@ func (p *LockViews) Handle(ctx context.Context, env es.Envelope) error {
 		p.access.apply(id, env)
 	}
 	return nil
+}
+
+// lockViewsWrite is the event LockViews is applying, which its write (bound once,
+// as p.write) reads: a closure over them was four allocations an event.
+type lockViewsWrite struct {
+	env     es.Envelope
+	id      uuid.UUID
+	known   bool     // the projection remembers the lock's row, which row starts as
+	row     *LockRow // the lock's row
+	keys    []KeyRow // the key rows the event wrote, to remember once committed
+	applied bool     // set by write
+}
+
+// writeEvent applies the event in p.w to the batch.
+func (p *LockViews) writeEvent(b Batch) error {
+	w := &p.w
+	w.keys = w.keys[:0]
+	if w.known {
+		if err := guard(lockViews).setRevision(b, w.env.Stream, w.env.Revision); err != nil {
+			return err
+		}
+	} else {
+		if fresh, err := guard(lockViews).fresh(b, w.env); err != nil || !fresh {
+			return err
+		}
+		if _, err := getJSON(b, lockKey(w.id), w.row); err != nil {
+			return err
+		}
+	}
+	w.applied = true
+	if err := p.apply(b, w.id, w.row, w.env, &w.keys); err != nil {
+		return err
+	}
+	if w.row.ID == uuid.Nil {
+		return nil // an event before registration: nothing to show
+	}
+	return setJSON(b, lockKey(w.id), w.row)
 }
 
 // apply writes what env changes; the key rows it writes are added to keys.
