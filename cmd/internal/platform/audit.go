@@ -443,6 +443,7 @@ type overlayKV struct {
 	index    map[string]int32 // key → its row in rows
 	rows     []overlayRow     // the buffer, in the order keys were first written
 	values   valueArena       // the values of rows encoded as they were written
+	keys     valueArena       // the keys of rows written once, apart from their values
 	inflight *overlayWrite    // the previous buffer, being written; nil when none
 	spare    *overlayWrite    // a written buffer, to reuse
 }
@@ -543,6 +544,7 @@ type overlayWrite struct {
 	index   map[string]int32
 	rows    []overlayRow
 	values  valueArena
+	keys    valueArena
 	order   []sortedKey // rows in key order
 	scratch []byte      // the encoding of the row being written
 	done    chan struct{}
@@ -628,6 +630,7 @@ func (k *overlayKV) flush() error {
 	w.index, k.index = k.index, w.index
 	w.rows, k.rows = k.rows, w.rows[:0]
 	w.values, k.values = k.values, w.values
+	w.keys, k.keys = k.keys, w.keys
 	w.done, w.err = make(chan struct{}), nil
 	k.inflight = w
 	go func() {
@@ -648,6 +651,7 @@ func (k *overlayKV) wait() error {
 	clear(w.index)
 	clear(w.rows) // let go of the rows' values
 	w.values.reset()
+	w.keys.reset()
 	k.spare = w
 	return w.err
 }
@@ -711,7 +715,7 @@ func (b overlayBatch) SetJSON(key []byte, v any) error {
 		if err != nil {
 			return err
 		}
-		b.k.setOnce(b.k.values.copy(key), raw)
+		b.k.setOnce(b.k.keys.copy(key), raw)
 		return nil
 	}
 	b.k.put(key, overlayRow{obj: v})
@@ -720,11 +724,12 @@ func (b overlayBatch) SetJSON(key []byte, v any) error {
 
 // SetOnce buffers a row written once, which nothing reads back nor rewrites (see
 // projections.WrittenOnce): no lookup in the index. Key and value are copied into
-// the buffer's arena, whose memory serves buffer after buffer: the garbage
-// collector never sees them (a replay writes two million such rows).
+// the buffer's arenas, whose memory serves buffer after buffer: the garbage
+// collector never sees them (a replay writes two million such rows). The keys
+// have an arena of their own: sorting them, and the table's writer comparing each
+// with the one before, read them and not the values between them.
 func (b overlayBatch) SetOnce(key, value []byte) error {
-	kv := b.k.values.copy(key, value)
-	b.k.setOnce(kv[:len(key)], kv[len(key):])
+	b.k.setOnce(b.k.keys.copy(key), b.k.values.copy(value))
 	return nil
 }
 
