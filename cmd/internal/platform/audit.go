@@ -601,14 +601,17 @@ func (k *overlayKV) Write(ctx context.Context, fn func(projections.Batch) error)
 	return fn(overlayBatch{k})
 }
 
-// put makes r the last write to its key.
+// put makes r the last write to its key. A new key is copied into the keys'
+// arena, which the index refers to as well: both let go of it when the buffer is
+// written (see wait).
 func (k *overlayKV) put(key []byte, r overlayRow) {
 	if i, ok := k.index[string(key)]; ok {
 		r.key = k.rows[i].key
 		k.rows[i] = r
 		return
 	}
-	r.key = string(key)
+	owned := k.keys.copy(key)
+	r.key = unsafe.String(unsafe.SliceData(owned), len(owned))
 	k.index[r.key] = int32(len(k.rows))
 	k.rows = append(k.rows, r)
 }
