@@ -98,28 +98,13 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 	return append(b, raw...), nil
 }
 
-// writtenOnce is implemented by rows a projection writes once, at a key of their
-// own, and never rewrites nor reads back while it applies events (a log entry, one
-// per event, keyed by its position): a lazy batch gains nothing by putting their
-// encoding off, and need not look their keys up (see onceSetter). A batch copies
-// the key such a row is written at.
-type writtenOnce interface {
-	writtenOnce()
-}
-
-// WrittenOnce reports whether v is a row its projection writes once, at a key of
-// its own, and never rewrites nor reads back while it applies events.
-func WrittenOnce(v any) bool {
-	_, ok := v.(writtenOnce)
-	return ok
-}
-
 // onceSetter is implemented by batches that take a row written once more cheaply
 // than Set: a replay's write-back buffer files it without looking its key up,
 // since nothing rewrites or reads it.
 type onceSetter interface {
 	// SetOnce writes value at key, which no other write of the projection's
-	// names and which it never reads back while applying events. It copies key
+	// names and which it never reads back while applying events (a log entry,
+	// one per event, keyed by its position). It copies key
 	// and value: the caller may reuse them once it returns.
 	SetOnce(key, value []byte) error
 }

@@ -39,6 +39,7 @@ type LockLog struct {
 	w     logWrite
 	write func(Batch) error
 	key   []byte // the entry's key, reused
+	row   []byte // and its stored form (appendBinary)
 }
 
 // logState is what LockLog remembers of a lock: the last revision it applied of
@@ -56,7 +57,9 @@ func NewLockLog(kv KV) *LockLog {
 	return p
 }
 
-const lockLog = "lock_log_v1"
+// lockLog is the projection's name; _v1 kept its entries as JSON (see
+// appendBinary).
+const lockLog = "lock_log_v2"
 
 // Name implements Projection.
 func (*LockLog) Name() string { return lockLog }
@@ -193,8 +196,11 @@ func (w *logWrite) write(b Batch) error {
 		}
 	}
 	w.applied = true
-	w.p.key = appendEntryKey(w.p.key[:0], w.lockID, w.tenure, w.entry.Position) // the batch copies it
-	return setJSON(b, w.p.key, &w.entry)
+	// Key and row are built in buffers reused from event to event: the batch
+	// copies them.
+	w.p.key = appendEntryKey(w.p.key[:0], w.lockID, w.tenure, w.entry.Position)
+	w.p.row = w.entry.appendBinary(w.p.row[:0])
+	return setOnce(b, w.p.key, w.p.row)
 }
 
 // appendEntryKey appends the key of a log entry, entryPrefix then posKey, to b.
@@ -257,8 +263,8 @@ func (q *LockLogQueries) Events(ctx context.Context, account, lockID uuid.UUID, 
 		}
 		scanned := 0
 		for _, p := range pairs {
-			var e LogEntry
-			if err := json.Unmarshal(p.Value, &e); err != nil {
+			e, err := decodeLogEntry(p.Value)
+			if err != nil {
 				return nil, es.Start, err
 			}
 			if !bound.IsZero() && !e.Position.Less(bound) {

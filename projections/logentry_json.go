@@ -13,10 +13,6 @@ func (e LogEntry) MarshalJSON() ([]byte, error) {
 	return e.appendJSON(make([]byte, 0, 192+len(e.Details)))
 }
 
-// writtenOnce marks log entries as rows written once: an entry's key holds its
-// position.
-func (LogEntry) writtenOnce() {}
-
 // appendJSON appends what json.Marshal(e) returns: already compact and
 // HTML-escaped, so AppendJSON may skip encoding/json's pass over it.
 func (e LogEntry) appendJSON(b []byte) ([]byte, error) {

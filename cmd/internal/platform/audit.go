@@ -442,13 +442,14 @@ type overlayKV struct {
 	store    *readstore.Store
 	index    map[string]int32 // key → its row in rows
 	rows     []overlayRow     // the buffer, in the order keys were first written
-	values   valueArena       // the values of rows encoded as they were written
+	values   valueArena       // the values of rows written once
 	keys     valueArena       // the keys of rows written once, apart from their values
 	inflight *overlayWrite    // the previous buffer, being written; nil when none
 	spare    *overlayWrite    // a written buffer, to reuse
 }
 
-// valueArena holds encoded values in large chunks, reused from buffer to buffer.
+// valueArena holds keys and values of a buffer in large chunks, reused from buffer
+// to buffer.
 type valueArena struct {
 	used [][]byte // the last one is being filled
 	free [][]byte
@@ -458,22 +459,6 @@ const (
 	arenaChunk = 1 << 20
 	arenaSlack = 4 << 10 // a value is started in a new chunk when less is left
 )
-
-// appendJSON encodes v into the arena and returns its encoding.
-func (a *valueArena) appendJSON(v any) ([]byte, error) {
-	cur := a.chunk()
-	n := len(a.used)
-	start := len(cur)
-	out, err := projections.AppendJSON(cur, v)
-	if err != nil {
-		return nil, err
-	}
-	if cap(out) != cap(cur) { // a value larger than the chunk: it has an array of its own
-		return out[start:], nil
-	}
-	a.used[n-1] = out
-	return out[start:len(out):len(out)], nil
-}
 
 // copy returns parts, one after the other, in the arena.
 func (a *valueArena) copy(parts ...[]byte) []byte {
@@ -710,23 +695,14 @@ func (b overlayBatch) Set(key, value []byte) error {
 }
 
 // SetJSON buffers a value to encode only if it is read or is still the last write
-// to its key when the buffer is written; a row written once (a log entry) is
-// encoded at once, while what it holds is still in the processor's cache.
+// to its key when the buffer is written.
 func (b overlayBatch) SetJSON(key []byte, v any) error {
-	if projections.WrittenOnce(v) {
-		raw, err := b.k.values.appendJSON(v)
-		if err != nil {
-			return err
-		}
-		b.k.setOnce(b.k.keys.copy(key), raw)
-		return nil
-	}
 	b.k.put(key, overlayRow{obj: v})
 	return nil
 }
 
-// SetOnce buffers a row written once, which nothing reads back nor rewrites (see
-// projections.WrittenOnce): no lookup in the index. Key and value are copied into
+// SetOnce buffers a row written once, which nothing reads back nor rewrites: no
+// lookup in the index. Key and value are copied into
 // the buffer's arenas, whose memory serves buffer after buffer: the garbage
 // collector never sees them (a replay writes two million such rows). The keys
 // have an arena of their own: sorting them, and the table's writer comparing each

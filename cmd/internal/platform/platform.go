@@ -97,11 +97,11 @@ type Main struct {
 
 // retiredProjections are projections replaced by a new version: their rows and
 // checkpoints are dropped at start (the new version rebuilds from position zero).
-var retiredProjections = []string{"organization_views_v1"}
+var retiredProjections = []string{"organization_views_v1", "lock_log_v1"}
 
 // readModels are the projections a command waits for before it answers
 // (read-your-writes).
-var readModels = []string{"lock_views_v1", "lock_log_v1", "account_views_v1", "account_index_v1", "organization_views_v2", "buildings_v1"}
+var readModels = []string{"lock_views_v1", "lock_log_v2", "account_views_v1", "account_index_v1", "organization_views_v2", "buildings_v1"}
 
 // Registry returns the registry of every event type Sleutel stores.
 func Registry() *es.Registry {
