@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"sleutel/domain/lock"
+	"sleutel/domain/organization"
 	"sleutel/domain/report"
 	"sleutel/projections"
 )
@@ -83,4 +84,33 @@ func TestLockLogRemembers(t *testing.T) {
 		require.Equal(t, dump(t, afresh), dump(t, remembering), "after %s/%d", env.Stream, env.Revision)
 	}
 	require.Len(t, dump(t, remembering), 2+1+8, "two revision markers, the tenure, an entry an event")
+}
+
+// TestOrganizationViewsRemembers: the revisions OrganizationViews remembers of each
+// stream give the rows a projection reading the markers from the store gives (one
+// started afresh for each event), redelivered events included.
+func TestOrganizationViewsRemembers(t *testing.T) {
+	t.Parallel()
+	h := newHistory(t)
+	lockID, orgID, owner := uuid.New(), uuid.New(), uuid.New()
+	ls, os := lock.Stream(lockID), organization.Stream(orgID)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	h.add(os, organization.Created{OrganizationID: orgID, Name: "Woonstad", CreatedBy: owner, Management: true, CreatedAt: t0})
+	h.add(ls, lock.Registered{LockID: lockID, Serial: "FX-1", OwnerID: owner, Name: "Door", TimeZone: "UTC", RegisteredAt: t0, FirstRegistration: true, TrialEndsAt: t0.AddDate(0, 3, 0), KeyAllowance: 25, DeviceTokenDigest: "dev"})
+	h.add(ls, lock.OrganizationKeyIssued{OrganizationID: orgID, Quota: 5, IssuedBy: owner, IssuedAt: t0})
+	h.add(ls, lock.Frozen{FrozenBy: owner, FrozenAt: t0})
+	h.add(ls, lock.OrganizationKeyRevoked{OrganizationID: orgID, RevokedBy: owner, RevokedAt: t0})
+	envs := append(slices.Clone(h.envs), h.envs[2], h.envs[0], h.envs[4]) // redelivered
+
+	remembering, afresh := openKV(t), openKV(t)
+	p := projections.NewOrganizationViews(remembering)
+	for _, env := range envs {
+		require.NoError(t, p.Handle(t.Context(), env))
+		require.NoError(t, projections.NewOrganizationViews(afresh).Handle(t.Context(), env))
+		require.Equal(t, dump(t, afresh), dump(t, remembering), "after %s/%d", env.Stream, env.Revision)
+	}
+	rows := dump(t, remembering)
+	require.Contains(t, rows, "organization_views_v2/rev/"+ls, "the lock's marker")
+	require.Contains(t, rows, "organization_views_v2/rev/"+os, "the organization's")
+	require.Contains(t, rows, "organization_views_v2/org/"+orgID.String())
 }

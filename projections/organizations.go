@@ -63,10 +63,36 @@ type AccessRequestRow struct {
 // organizations and of email domains, the locks shared with them and the access
 // requests. It reads organization streams and lock streams (for the keys given to
 // organizations).
-type OrganizationViews struct{ kv KV }
+type OrganizationViews struct {
+	kv KV
+	// The last revision the projection applied of each stream, as its revision
+	// marker holds it: every lock event comes by, and reading the marker of each
+	// (guard.fresh) was most of what a replay spent here.
+	revs *memo[orgStream, struct{}]
+	w    orgWrite          // the event being applied
+	fn   func(Batch) error // write, bound once
+}
+
+// orgStream names a stream the projection reads: a lock's or an organization's.
+type orgStream struct {
+	lock bool
+	id   uuid.UUID
+}
+
+// orgWrite is the event OrganizationViews is applying.
+type orgWrite struct {
+	env     es.Envelope
+	id      orgStream
+	known   bool // the projection remembers the stream's revision
+	applied bool // the event was new, and written
+}
 
 // NewOrganizationViews returns the projection.
-func NewOrganizationViews(kv KV) *OrganizationViews { return &OrganizationViews{kv: kv} }
+func NewOrganizationViews(kv KV) *OrganizationViews {
+	p := &OrganizationViews{kv: kv, revs: newMemo[orgStream, struct{}](100_000)}
+	p.fn = p.write
+	return p
+}
 
 const orgViews = "organization_views_v2"
 
@@ -80,6 +106,7 @@ func (*OrganizationViews) Filter() es.Filter {
 
 // Reset implements Resetter.
 func (p *OrganizationViews) Reset(ctx context.Context) error {
+	p.revs.clear()
 	return p.kv.Write(ctx, func(b Batch) error { return b.DeletePrefix(key(orgViews)) })
 }
 
@@ -102,19 +129,38 @@ func (p *OrganizationViews) Handle(ctx context.Context, env es.Envelope) error {
 	if !ok {
 		return nil
 	}
-	err := p.kv.Write(ctx, func(b Batch) error {
-		if fresh, err := guard(orgViews).fresh(b, env); err != nil || !fresh {
-			return err
-		}
-		if es.Category(env.Stream) == lock.Category {
-			return p.applyLock(b, id, env)
-		}
-		return p.applyOrg(b, id, env.Event)
-	})
-	if err != nil {
+	stream := orgStream{lock: es.Category(env.Stream) == lock.Category, id: id}
+	m, known := p.revs.get(stream)
+	if known && env.Revision <= m.rev {
+		return nil // seen before (at-least-once delivery)
+	}
+	w := &p.w
+	defer func() { w.env = es.Envelope{} }() // it holds the envelope's strings and payload
+	*w = orgWrite{env: env, id: stream, known: known}
+	if err := p.kv.Write(ctx, p.fn); err != nil {
 		return fmt.Errorf("%s %s/%d: %w", orgViews, env.Stream, env.Revision, err)
 	}
+	if w.applied {
+		p.revs.put(stream, env.Revision, struct{}{})
+	}
 	return nil
+}
+
+// write applies the event in p.w to the batch.
+func (p *OrganizationViews) write(b Batch) error {
+	w := &p.w
+	if w.known {
+		if err := guard(orgViews).setRevision(b, w.env.Stream, w.env.Revision); err != nil {
+			return err
+		}
+	} else if fresh, err := guard(orgViews).fresh(b, w.env); err != nil || !fresh {
+		return err
+	}
+	w.applied = true
+	if w.id.lock {
+		return p.applyLock(b, w.id.id, w.env)
+	}
+	return p.applyOrg(b, w.id.id, w.env.Event)
 }
 
 func (p *OrganizationViews) applyLock(b Batch, lockID uuid.UUID, env es.Envelope) error {

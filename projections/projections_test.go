@@ -12,6 +12,7 @@ import (
 	"sleutel/domain/account"
 	"sleutel/domain/es"
 	"sleutel/domain/lock"
+	"sleutel/domain/organization"
 	"sleutel/domain/report"
 	"sleutel/infra/readstore"
 	"sleutel/projections"
@@ -31,6 +32,7 @@ func newHistory(t *testing.T) *history {
 	lock.RegisterEvents(r)
 	report.RegisterEvents(r)
 	account.RegisterEvents(r)
+	organization.RegisterEvents(r)
 	return &history{t: t, reg: r, revs: map[string]uint64{}}
 }
 
