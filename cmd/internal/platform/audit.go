@@ -207,27 +207,49 @@ type pageReader interface {
 	ReadAllInto(ctx context.Context, after es.Position, recs []es.Record, arena []byte, limit int) ([]es.Record, []byte, error)
 }
 
-// owned gives env strings of its own where they point into a reused page, all in
-// one allocation. The payload stays in the page (env.Data): a projection reads it
-// only while it applies the event.
-func owned(env *es.Envelope) {
-	md := &env.Metadata
-	all := env.Stream + env.Type + md.Actor + md.CorrelationID + md.CausationID
+// owned gives the envelopes strings of their own where they point into a reused
+// page, all in one allocation for the page (a replay made a million of them, one
+// an envelope). A projection that kept one of them would keep the page's strings
+// alive, not the page. The payloads stay in the page (env.Data): a projection
+// reads one only while it applies the event.
+func owned(envs []es.Envelope) {
+	n := 0
+	for i := range envs {
+		env := &envs[i]
+		md := &env.Metadata
+		n += len(env.Stream) + len(env.Type) + len(md.Actor) + len(md.CorrelationID) + len(md.CausationID)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range envs {
+		env := &envs[i]
+		md := &env.Metadata
+		b.WriteString(env.Stream)
+		b.WriteString(env.Type)
+		b.WriteString(md.Actor)
+		b.WriteString(md.CorrelationID)
+		b.WriteString(md.CausationID)
+	}
+	all := b.String()
 	cut := func(s *string) {
 		n := len(*s)
 		*s, all = all[:n], all[n:]
 	}
-	cut(&env.Stream)
-	cut(&env.Type)
-	cut(&md.Actor)
-	cut(&md.CorrelationID)
-	cut(&md.CausationID)
-	if md.Extra != nil {
-		extra := make(map[string]string, len(md.Extra))
-		for k, v := range md.Extra {
-			extra[strings.Clone(k)] = strings.Clone(v)
+	for i := range envs {
+		env := &envs[i]
+		md := &env.Metadata
+		cut(&env.Stream)
+		cut(&env.Type)
+		cut(&md.Actor)
+		cut(&md.CorrelationID)
+		cut(&md.CausationID)
+		if md.Extra != nil {
+			extra := make(map[string]string, len(md.Extra))
+			for k, v := range md.Extra {
+				extra[strings.Clone(k)] = strings.Clone(v)
+			}
+			md.Extra = extra
 		}
-		md.Extra = extra
 	}
 }
 
@@ -325,9 +347,9 @@ func replay(ctx context.Context, log interface {
 					if p.envs[i], p.err = registry.Envelope(p.recs[i]); p.err != nil {
 						break // a page that failed is never reused: its error may point into it
 					}
-					if p.free != nil {
-						owned(&p.envs[i])
-					}
+				}
+				if p.free != nil && p.err == nil {
+					owned(p.envs)
 				}
 				close(p.decoded)
 			}
