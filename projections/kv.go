@@ -29,7 +29,9 @@ type Pair struct {
 	Key, Value []byte
 }
 
-// Batch collects writes. Its Get sees the batch's own writes.
+// Batch collects writes. Its Get sees the batch's own writes and returns a value
+// of the caller's own. Set copies key and value: the caller may reuse them once
+// it returns.
 type Batch interface {
 	Get(key []byte) ([]byte, error)
 	Set(key, value []byte) error
@@ -147,8 +149,10 @@ type guard string
 // fresh reports whether env is past what the projection applied of its stream, and
 // records it as applied.
 func (g guard) fresh(b Batch, env es.Envelope) (bool, error) {
-	k := g.markerKey(env.Stream)
-	raw, err := b.Get(k)
+	buf := markerBuffers.Get().(*[]byte)
+	defer markerBuffers.Put(buf)
+	*buf = g.appendMarkerKey((*buf)[:0], env.Stream)
+	raw, err := b.Get(*buf)
 	if err != nil {
 		return false, err
 	}
@@ -160,22 +164,28 @@ func (g guard) fresh(b Batch, env es.Envelope) (bool, error) {
 			return false, nil
 		}
 	}
-	return true, g.setMarker(b, k, env.Revision)
+	return true, g.setMarker(b, buf, env.Revision)
 }
 
-// markerKey is the key of the revision marker of stream (key(g, "rev", stream)),
-// with room after it for the marker, so that the two take one allocation.
-func (g guard) markerKey(stream string) []byte {
-	k := make([]byte, 0, len(g)+len("/rev/")+len(stream)+8)
-	k = append(k, g...)
-	k = append(k, "/rev/"...)
-	return append(k, stream...)
+// markerBuffers hold the keys and values of revision markers on their way into a
+// batch, which copies them: a projection writes one for every event it applies,
+// and a replay applies millions.
+var markerBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// appendMarkerKey appends the key of the revision marker of stream
+// (key(g, "rev", stream)) to b.
+func (g guard) appendMarkerKey(b []byte, stream string) []byte {
+	b = append(b, g...)
+	b = append(b, "/rev/"...)
+	return append(b, stream...)
 }
 
-// setMarker writes rev as the marker at k, a markerKey, in the room after it.
-func (g guard) setMarker(b Batch, k []byte, rev uint64) error {
+// setMarker writes rev as the marker at the key in *buf, using the room after it.
+func (g guard) setMarker(b Batch, buf *[]byte, rev uint64) error {
+	k := *buf
 	n := len(k)
-	return b.Set(k[:n:n], binary.BigEndian.AppendUint64(k[n:n], rev))
+	*buf = binary.BigEndian.AppendUint64(k, rev)
+	return b.Set((*buf)[:n], (*buf)[n:])
 }
 
 // memo is a bounded write-through cache of what a projection itself wrote: its
@@ -221,5 +231,8 @@ func (c *memo[K, V]) clear() {
 
 // setRevision records, in the batch, the stream revision a projection applied.
 func (g guard) setRevision(b Batch, stream string, rev uint64) error {
-	return g.setMarker(b, g.markerKey(stream), rev)
+	buf := markerBuffers.Get().(*[]byte)
+	defer markerBuffers.Put(buf)
+	*buf = g.appendMarkerKey((*buf)[:0], stream)
+	return g.setMarker(b, buf, rev)
 }

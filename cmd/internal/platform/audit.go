@@ -464,7 +464,7 @@ type overlayKV struct {
 	store    *readstore.Store
 	index    map[string]int32 // key → its row in rows
 	rows     []overlayRow     // the buffer, in the order keys were first written
-	values   valueArena       // the values of rows written once
+	values   valueArena       // the values of rows Set or written once
 	keys     valueArena       // the keys of rows written once, apart from their values
 	inflight *overlayWrite    // the previous buffer, being written; nil when none
 	spare    *overlayWrite    // a written buffer, to reuse
@@ -563,7 +563,8 @@ type sortedKey struct {
 	row int32
 }
 
-// Get implements projections.KV.
+// Get implements projections.KV. It returns a value of the caller's own, as the
+// store does: a row's value may live in an arena that a later buffer reuses.
 func (k *overlayKV) Get(ctx context.Context, key []byte) ([]byte, error) {
 	if i, ok := k.index[string(key)]; ok {
 		r := &k.rows[i]
@@ -577,7 +578,7 @@ func (k *overlayKV) Get(ctx context.Context, key []byte) ([]byte, error) {
 			}
 			r.v, r.obj = raw, nil
 		}
-		return r.v, nil
+		return bytes.Clone(r.v), nil
 	}
 	if w := k.inflight; w != nil {
 		if i, ok := w.index[string(key)]; ok {
@@ -585,7 +586,8 @@ func (k *overlayKV) Get(ctx context.Context, key []byte) ([]byte, error) {
 			if r.del {
 				return nil, nil
 			}
-			return r.bytes()
+			v, err := r.bytes()
+			return bytes.Clone(v), err
 		}
 	}
 	return k.store.Get(ctx, key)
@@ -710,9 +712,11 @@ type overlayBatch struct{ k *overlayKV }
 // Get reads the buffer, then the store.
 func (b overlayBatch) Get(key []byte) ([]byte, error) { return b.k.Get(b.k.ctx, key) }
 
-// Set buffers a write; the last one to a key wins.
+// Set buffers a write; the last one to a key wins. It copies the value into the
+// buffer's arena, as a store's batch copies it: a projection may build its values
+// in a buffer of its own (the revision markers do).
 func (b overlayBatch) Set(key, value []byte) error {
-	b.k.put(key, overlayRow{v: value})
+	b.k.put(key, overlayRow{v: b.k.values.copy(value)})
 	return nil
 }
 
