@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"sleutel/domain/es"
+	"sleutel/domain/es/estest"
 )
 
 func keyIssuedSamples() [][]byte {
@@ -50,7 +51,7 @@ func keyIssuedSamples() [][]byte {
 func TestKeyIssuedDecodePayload(t *testing.T) {
 	t.Parallel()
 	for _, raw := range keyIssuedSamples() {
-		requireAsJSON[KeyIssued](t, raw)
+		estest.RequireDecodesAsJSON[KeyIssued](t, raw)
 	}
 	r := es.NewRegistry()
 	RegisterEvents(r)
@@ -66,34 +67,9 @@ func FuzzKeyIssuedDecodePayload(f *testing.F) {
 	for _, raw := range keyIssuedSamples() {
 		f.Add(raw)
 	}
-	f.Fuzz(func(t *testing.T, raw []byte) { requireAsJSON[KeyIssued](t, raw) })
+	f.Fuzz(func(t *testing.T, raw []byte) { estest.RequireDecodesAsJSON[KeyIssued](t, raw) })
 }
 
-// requireAsJSON holds T's DecodePayload and DecodeEvent to json.Unmarshal on raw:
-// the same event, or the same error. T must have no JSON methods of its own.
-func requireAsJSON[T es.EventDecoder, P interface {
-	*T
-	es.PayloadDecoder
-}](t *testing.T, raw []byte) {
-	t.Helper()
-	var want T
-	wantErr := json.Unmarshal(raw, &want)
-	var got T
-	gotErr := P(&got).DecodePayload(raw)
-	var zero T
-	ev, evErr := zero.DecodeEvent(raw)
-	if wantErr != nil {
-		require.Error(t, gotErr)
-		require.Equal(t, wantErr.Error(), gotErr.Error())
-		require.Error(t, evErr)
-		require.Equal(t, wantErr.Error(), evErr.Error(), "DecodeEvent")
-		return
-	}
-	require.NoError(t, gotErr)
-	require.Equal(t, want, got)
-	require.NoError(t, evErr)
-	require.Equal(t, want, ev, "DecodeEvent")
-}
 
 func keyChangedSamples() [][]byte {
 	at := time.Date(2026, 3, 1, 9, 8, 7, 654321000, time.UTC)
@@ -152,10 +128,10 @@ func keyRevokedSamples() [][]byte {
 func TestKeyChangedAndRevokedDecodePayload(t *testing.T) {
 	t.Parallel()
 	for _, raw := range keyChangedSamples() {
-		requireAsJSON[KeyChanged](t, raw)
+		estest.RequireDecodesAsJSON[KeyChanged](t, raw)
 	}
 	for _, raw := range keyRevokedSamples() {
-		requireAsJSON[KeyRevoked](t, raw)
+		estest.RequireDecodesAsJSON[KeyRevoked](t, raw)
 	}
 	r := es.NewRegistry()
 	RegisterEvents(r)
@@ -171,14 +147,14 @@ func FuzzKeyChangedDecodePayload(f *testing.F) {
 	for _, raw := range keyChangedSamples() {
 		f.Add(raw)
 	}
-	f.Fuzz(func(t *testing.T, raw []byte) { requireAsJSON[KeyChanged](t, raw) })
+	f.Fuzz(func(t *testing.T, raw []byte) { estest.RequireDecodesAsJSON[KeyChanged](t, raw) })
 }
 
 func FuzzKeyRevokedDecodePayload(f *testing.F) {
 	for _, raw := range keyRevokedSamples() {
 		f.Add(raw)
 	}
-	f.Fuzz(func(t *testing.T, raw []byte) { requireAsJSON[KeyRevoked](t, raw) })
+	f.Fuzz(func(t *testing.T, raw []byte) { estest.RequireDecodesAsJSON[KeyRevoked](t, raw) })
 }
 
 // BenchmarkKeyChangedDecodePayload compares DecodePayload with json.Unmarshal, its
@@ -205,5 +181,49 @@ func BenchmarkKeyChangedDecodePayload(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// freezeSamples are payloads of Frozen and Unfrozen: as the domain writes them,
+// with a zone, zero, with fields out of order or missing, and not JSON at all.
+func freezeSamples() [][]byte {
+	at := time.Date(2026, 3, 1, 9, 8, 7, 654321000, time.UTC)
+	var out [][]byte
+	for _, e := range []any{
+		Frozen{FrozenBy: uuid.New(), FrozenAt: at}, Frozen{FrozenAt: at.In(time.FixedZone("x", 3600))}, Frozen{},
+		Unfrozen{UnfrozenBy: uuid.New(), UnfrozenAt: at}, Unfrozen{},
+	} {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, raw)
+	}
+	return append(out,
+		[]byte(`{"frozen_at":"2026-01-01T00:00:00Z","frozen_by":"00000000-0000-0000-0000-000000000001"}`),
+		[]byte(`{"unfrozen_by":"00000000-0000-0000-0000-000000000001"}`),
+		[]byte(`{"frozen_by":"x","frozen_at":"2026-01-01T00:00:00Z"}`),
+		[]byte(`{"unfrozen_by":"00000000-0000-0000-0000-000000000001","unfrozen_at":"2026-01-01T00:00:00Z","extra":1}`),
+		[]byte(`[]`), []byte(`nul`))
+}
+
+// TestFreezeDecodePayload: Frozen and Unfrozen decode as json.Unmarshal decodes
+// them.
+func TestFreezeDecodePayload(t *testing.T) {
+	t.Parallel()
+	for _, raw := range freezeSamples() {
+		estest.RequireDecodesAsJSON[Frozen](t, raw)
+		estest.RequireDecodesAsJSON[Unfrozen](t, raw)
+	}
+}
+
+// FuzzFrozenDecodePayload holds Frozen's and Unfrozen's decoders to json.Unmarshal.
+func FuzzFrozenDecodePayload(f *testing.F) {
+	for _, raw := range freezeSamples() {
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		estest.RequireDecodesAsJSON[Frozen](t, raw)
+		estest.RequireDecodesAsJSON[Unfrozen](t, raw)
 	})
 }
