@@ -70,7 +70,6 @@ func FuzzKeyIssuedDecodePayload(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) { estest.RequireDecodesAsJSON[KeyIssued](t, raw) })
 }
 
-
 func keyChangedSamples() [][]byte {
 	at := time.Date(2026, 3, 1, 9, 8, 7, 654321000, time.UTC)
 	until := at.In(time.FixedZone("x", -7200)).AddDate(0, 1, 0)
