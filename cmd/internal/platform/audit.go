@@ -465,7 +465,7 @@ type overlayKV struct {
 	index    map[string]int32 // key → its row in rows
 	rows     []overlayRow     // the buffer, in the order keys were first written
 	values   valueArena       // the values of rows Set or written once
-	keys     valueArena       // the keys of rows written once, apart from their values
+	keys     valueArena       // the keys of the rows, apart from their values
 	inflight *overlayWrite    // the previous buffer, being written; nil when none
 	spare    *overlayWrite    // a written buffer, to reuse
 }
