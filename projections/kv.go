@@ -106,8 +106,8 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 type onceSetter interface {
 	// SetOnce writes value at key, which no other write of the projection's
 	// names and which it never reads back while applying events (a log entry,
-	// one per event, keyed by its position). It copies key
-	// and value: the caller may reuse them once it returns.
+	// one per event, keyed by its position). It copies key and value: the
+	// caller may reuse them once it returns.
 	SetOnce(key, value []byte) error
 }
 
