@@ -8,9 +8,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"sleutel/domain/es"
 	"sleutel/domain/lock"
 	"sleutel/domain/organization"
 	"sleutel/domain/report"
+	"sleutel/infra/readstore"
 	"sleutel/projections"
 )
 
@@ -39,13 +41,7 @@ func TestLockViewsRemembersKeys(t *testing.T) {
 	h.add(ls, lock.KeyChanged{KeyID: keys[2], HolderName: "C2", ValidFrom: &from, ChangedBy: owner, ChangedAt: t0.Add(4 * time.Minute)})
 	h.add(ls, lock.KeyRevoked{KeyID: keys[2], Reason: lock.ReasonRevoked, RevokedBy: owner, RevokedAt: t0.Add(5 * time.Minute)})
 
-	remembering, afresh := openKV(t), openKV(t)
-	p := projections.NewLockViews(remembering, nil)
-	for _, env := range h.envs {
-		require.NoError(t, p.Handle(t.Context(), env))
-		require.NoError(t, projections.NewLockViews(afresh, nil).Handle(t.Context(), env))
-		require.Equal(t, dump(t, afresh), dump(t, remembering), "after %s", env.Type)
-	}
+	remembering := requireRemembersAsAfresh(t, h.envs, func(kv projections.KV) projections.Projection { return projections.NewLockViews(kv, nil) })
 	q := projections.NewLockQueries(remembering)
 	k, err := q.AnyKey(t.Context(), lockID, keys[1])
 	require.NoError(t, err)
@@ -76,13 +72,7 @@ func TestLockLogRemembers(t *testing.T) {
 	h.add(rs, report.Recorded{ReportID: "r3", LockID: lockID, Type: report.Battery, OccurredAt: t0, RecordedAt: t0})
 	envs := append(slices.Clone(h.envs), h.envs[3], h.envs[6], h.envs[1]) // redelivered
 
-	remembering, afresh := openKV(t), openKV(t)
-	p := projections.NewLockLog(remembering)
-	for _, env := range envs {
-		require.NoError(t, p.Handle(t.Context(), env))
-		require.NoError(t, projections.NewLockLog(afresh).Handle(t.Context(), env))
-		require.Equal(t, dump(t, afresh), dump(t, remembering), "after %s/%d", env.Stream, env.Revision)
-	}
+	remembering := requireRemembersAsAfresh(t, envs, func(kv projections.KV) projections.Projection { return projections.NewLockLog(kv) })
 	require.Len(t, dump(t, remembering), 2+1+8, "two revision markers, the tenure, an entry an event")
 }
 
@@ -102,15 +92,25 @@ func TestOrganizationViewsRemembers(t *testing.T) {
 	h.add(ls, lock.OrganizationKeyRevoked{OrganizationID: orgID, RevokedBy: owner, RevokedAt: t0})
 	envs := append(slices.Clone(h.envs), h.envs[2], h.envs[0], h.envs[4]) // redelivered
 
-	remembering, afresh := openKV(t), openKV(t)
-	p := projections.NewOrganizationViews(remembering)
-	for _, env := range envs {
-		require.NoError(t, p.Handle(t.Context(), env))
-		require.NoError(t, projections.NewOrganizationViews(afresh).Handle(t.Context(), env))
-		require.Equal(t, dump(t, afresh), dump(t, remembering), "after %s/%d", env.Stream, env.Revision)
-	}
+	remembering := requireRemembersAsAfresh(t, envs, func(kv projections.KV) projections.Projection { return projections.NewOrganizationViews(kv) })
 	rows := dump(t, remembering)
 	require.Contains(t, rows, "organization_views_v2/rev/"+ls, "the lock's marker")
 	require.Contains(t, rows, "organization_views_v2/rev/"+os, "the organization's")
 	require.Contains(t, rows, "organization_views_v2/org/"+orgID.String())
+}
+
+// requireRemembersAsAfresh applies envs with one projection made by newP, which
+// remembers what it wrote between events, and with a new one for each event, as
+// after a restart: after every event both stores hold the same rows, byte for
+// byte. It returns the first store.
+func requireRemembersAsAfresh(t *testing.T, envs []es.Envelope, newP func(projections.KV) projections.Projection) *readstore.Store {
+	t.Helper()
+	remembering, afresh := openKV(t), openKV(t)
+	p := newP(remembering)
+	for _, env := range envs {
+		require.NoError(t, p.Handle(t.Context(), env))
+		require.NoError(t, newP(afresh).Handle(t.Context(), env))
+		require.Equal(t, dump(t, afresh), dump(t, remembering), "after %s/%d %s", env.Stream, env.Revision, env.Type)
+	}
+	return remembering
 }

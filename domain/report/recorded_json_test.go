@@ -9,27 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"sleutel/domain/es"
+	"sleutel/domain/es/estest"
 )
-
-// requireDecodesAsJSON holds DecodePayload to json.Unmarshal on raw: the same
-// event, or an error from both (the same error: json.Unmarshal gives it).
-func requireDecodesAsJSON(t *testing.T, raw []byte) {
-	t.Helper()
-	var want Recorded // no JSON methods: encoding/json's own reading
-	wantErr := json.Unmarshal(raw, &want)
-	var got Recorded
-	gotErr := got.DecodePayload(raw)
-	ev, evErr := Recorded{}.DecodeEvent(raw)
-	if wantErr != nil {
-		require.Equal(t, wantErr, gotErr)
-		require.Equal(t, wantErr, evErr, "DecodeEvent")
-		return
-	}
-	require.NoError(t, gotErr)
-	require.Equal(t, want, got)
-	require.NoError(t, evErr)
-	require.Equal(t, want, ev, "DecodeEvent")
-}
 
 // TestRecordedDecodeEventAllocates: a stored report becomes an event in one
 // allocation, and one for its id (the registry goes through DecodeEvent).
@@ -86,7 +67,7 @@ func recordedSamples() [][]byte {
 func TestRecordedDecodePayload(t *testing.T) {
 	t.Parallel()
 	for _, raw := range recordedSamples() {
-		requireDecodesAsJSON(t, raw)
+		estest.RequireDecodesAsJSON[Recorded](t, raw)
 	}
 	r := es.NewRegistry()
 	RegisterEvents(r)
@@ -102,5 +83,5 @@ func FuzzRecordedDecodePayload(f *testing.F) {
 	for _, raw := range recordedSamples() {
 		f.Add(raw)
 	}
-	f.Fuzz(func(t *testing.T, raw []byte) { requireDecodesAsJSON(t, raw) })
+	f.Fuzz(func(t *testing.T, raw []byte) { estest.RequireDecodesAsJSON[Recorded](t, raw) })
 }
