@@ -374,7 +374,7 @@ func replayOneByOne(ctx context.Context, s *pebblestore.Store, dir string, n int
 }
 
 func benchAsOf(ctx context.Context, s *pebblestore.Store, hot *genLock, samples int) (result, error) {
-	asOf := projections.NewAccessAsOf(s, platform.Registry(), time.LoadLocation, 0)
+	asOf := projections.NewAccessAsOf(s, platform.Registry(), platform.Locations(), 0)
 	first, last := hot.first, hot.last
 	start := time.Now()
 	a, err := asOf.At(ctx, hot.id, last, audit.KeyQuery{})

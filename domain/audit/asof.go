@@ -278,6 +278,14 @@ func (t *Timeline) At(at time.Time, loc func(string) (*time.Location, error), q 
 			start = sort.Search(issued, func(i int) bool { return t.keys[i].issued > h.issued })
 		}
 	}
+	// One allocation for the answer: a lock's keys are thousands of 272-byte
+	// structs, and growing the slice by appending copied each of them twice more.
+	if n := issued - start; n > 0 {
+		if q.Limit > 0 && n > q.Limit {
+			n = q.Limit
+		}
+		keys = make([]KeyAccess, 0, n)
+	}
 	for i := start; i < issued; i++ {
 		h := t.keys[i]
 		if h.tenure < q.MinTenure {
@@ -286,12 +294,34 @@ func (t *Timeline) At(at time.Time, loc func(string) (*time.Location, error), q 
 		if q.Limit > 0 && len(keys) == q.Limit {
 			return a, keys, true
 		}
-		v := h.versions[sort.Search(len(h.versions), func(j int) bool { return h.versions[j].from > last })-1]
-		k := v.key
-		k.CouldOpen, k.Reason = decide(&s, &k, at, where)
-		keys = append(keys, k)
+		keys = append(keys, h.at(last).key)
+		k := &keys[len(keys)-1]
+		k.CouldOpen, k.Reason = decide(&s, k, at, where)
 	}
 	return a, keys, false
+}
+
+// at returns the key's version current at revision rev, which is at or after its
+// issue. Most keys have a few versions, scanned from the newest; a key used
+// thousands of times is searched.
+func (h *keyHistory) at(rev uint64) *keyVersion {
+	vs := h.versions
+	if len(vs) > 8 {
+		lo, hi := 0, len(vs) // vs[lo].from <= rev < vs[hi].from
+		for hi-lo > 1 {
+			if m := int(uint(lo+hi) >> 1); vs[m].from <= rev {
+				lo = m
+			} else {
+				hi = m
+			}
+		}
+		return &vs[lo]
+	}
+	i := len(vs) - 1
+	for i > 0 && vs[i].from > rev {
+		i--
+	}
+	return &vs[i]
 }
 
 // decide is the door's answer at at, as lock.Lock.Access gives it, with the reason

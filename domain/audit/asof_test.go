@@ -99,3 +99,41 @@ func TestTimeline_AccessAsOf(t *testing.T) {
 	require.EqualValues(t, len(history), a.Events)
 	require.Equal(t, bert, *rest[0].AccountID)
 }
+
+// TestTimeline_KeyUsedOften covers SPEC H3 for a key with many versions, one per
+// use: at each moment the key shows the uses counted by then, and its limit (L9)
+// is reached at the use that reaches it, for a key asked beside one with a few
+// versions.
+func TestTimeline_KeyUsedOften(t *testing.T) {
+	t.Parallel()
+	at := func(min int) time.Time { return time.Date(2026, 3, 2, 9, min, 0, 0, time.UTC) }
+	lockID, owner, often, rare := uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	history := []es.Event{
+		lock.Registered{LockID: lockID, Serial: "AS-2", OwnerID: owner, Name: "Gate", TimeZone: "UTC", RegisteredAt: at(0), FirstRegistration: true},
+		lock.KeyIssued{KeyID: often, Type: lock.KeyCode, HolderName: "Courier", MaxUses: 20, IssuedBy: owner, IssuedAt: at(0)},
+		lock.KeyIssued{KeyID: rare, Type: lock.KeyTag, HolderName: "Owner", IssuedBy: owner, IssuedAt: at(0)},
+	}
+	for i := 1; i <= 30; i++ {
+		history = append(history, lock.KeyUsed{KeyID: often, Uses: i, UsedAt: at(i)})
+		if i == 15 {
+			history = append(history, lock.KeyUsed{KeyID: rare, Uses: 1, UsedAt: at(i)})
+		}
+	}
+	tl := audit.NewTimeline(lockID)
+	for i, e := range history {
+		require.NoError(t, tl.Add(es.Envelope{Record: es.Record{Stream: lock.Stream(lockID), Revision: uint64(i), Position: es.Pos(uint64(i + 1))}, Event: e}))
+	}
+	for m := 0; m <= 31; m++ {
+		_, keys, _ := tl.At(at(m).Add(30*time.Second), time.LoadLocation, audit.KeyQuery{})
+		require.Len(t, keys, 2)
+		uses := min(m, 30)
+		require.Equal(t, often, keys[0].ID)
+		require.Equal(t, uses, keys[0].Uses, "uses at minute %d", m)
+		reason := lock.AccessAllowed
+		if uses >= 20 {
+			reason = lock.AccessUsedUp
+		}
+		require.Equal(t, reason, keys[0].Reason, "minute %d", m)
+		require.Equal(t, map[bool]int{false: 0, true: 1}[m >= 15], keys[1].Uses, "the rarely used key at minute %d", m)
+	}
+}

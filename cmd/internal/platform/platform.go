@@ -367,6 +367,10 @@ type locations struct{ m sync.Map }
 
 func newLocations() *locations { return &locations{} }
 
+// Locations returns a time zone loader that reads each zone once, as the
+// platform's own services resolve the locks' zones.
+func Locations() func(string) (*time.Location, error) { return newLocations().load }
+
 func (l *locations) load(name string) (*time.Location, error) {
 	if v, ok := l.m.Load(name); ok {
 		return v.(*time.Location), nil
