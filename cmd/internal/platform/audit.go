@@ -678,11 +678,7 @@ func (k *overlayKV) sync() error {
 
 // write writes the rows to the store as one table, in key order.
 func (w *overlayWrite) write(ctx context.Context, store *readstore.Store) error {
-	w.order = w.order[:0]
-	for i := range w.rows {
-		w.order = append(w.order, sortedKey{key: w.rows[i].key, row: int32(i)})
-	}
-	slices.SortFunc(w.order, func(a, b sortedKey) int { return strings.Compare(a.key, b.key) })
+	w.sortRows()
 	return store.Ingest(ctx, func(set func(k, v []byte) error, del func(k []byte) error) error {
 		for _, o := range w.order {
 			r := &w.rows[o.row]
@@ -704,6 +700,18 @@ func (w *overlayWrite) write(ctx context.Context, store *readstore.Store) error 
 		}
 		return nil
 	})
+}
+
+// sortRows fills w.order with the rows in key order. Whole keys in 24-byte
+// elements, by slices.SortFunc: BenchmarkOverlaySort measured 16-byte elements
+// (the key as a pointer and a length) at 5% faster, and a sort eight key bytes at
+// a time, each read once into its element, at no faster; neither was kept.
+func (w *overlayWrite) sortRows() {
+	w.order = w.order[:0]
+	for i := range w.rows {
+		w.order = append(w.order, sortedKey{key: w.rows[i].key, row: int32(i)})
+	}
+	slices.SortFunc(w.order, func(a, b sortedKey) int { return strings.Compare(a.key, b.key) })
 }
 
 // overlayBatch is the projections.Batch over an overlayKV's buffer.
