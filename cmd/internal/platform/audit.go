@@ -419,6 +419,7 @@ func applyFeed(ctx context.Context, kv *overlayKV, p projections.Projection, fil
 		if werr := kv.wait(); err == nil {
 			err = werr
 		}
+		kv.release()
 	}()
 	applied := 0
 	for pg := range feed {
@@ -471,7 +472,7 @@ type overlayKV struct {
 }
 
 // valueArena holds keys and values of a buffer in large chunks, reused from buffer
-// to buffer.
+// to buffer, and from replay to replay (arenaChunks).
 type valueArena struct {
 	used [][]byte // the last one is being filled
 	free [][]byte
@@ -508,7 +509,7 @@ func (a *valueArena) chunk() []byte {
 		if f := len(a.free); f > 0 {
 			c, a.free = a.free[f-1], a.free[:f-1]
 		} else {
-			c = make([]byte, 0, arenaChunk)
+			c = arenaChunks.get()
 		}
 		a.used = append(a.used, c)
 		n++
@@ -523,6 +524,13 @@ func (a *valueArena) reset() {
 	}
 	clear(a.used)
 	a.used = a.used[:0]
+}
+
+// release hands every chunk back to arenaChunks, once no row refers to them.
+func (a *valueArena) release() {
+	arenaChunks.put(a.used)
+	arenaChunks.put(a.free)
+	*a = valueArena{}
 }
 
 func newOverlayKV(store *readstore.Store) *overlayKV {
@@ -666,6 +674,20 @@ func (k *overlayKV) wait() error {
 	w.keys.reset()
 	k.spare = w
 	return w.err
+}
+
+// release lets go of the buffers, once the last is written, and hands their
+// arenas' chunks back for the next replay.
+func (k *overlayKV) release() {
+	clear(k.index)
+	clear(k.rows)
+	k.values.release()
+	k.keys.release()
+	if w := k.spare; w != nil {
+		w.values.release()
+		w.keys.release()
+		k.spare = nil
+	}
 }
 
 // sync writes the buffer to the store and waits until it is written.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -106,4 +107,23 @@ func BenchmarkOverlaySort(b *testing.B) {
 			return batch.SetOnce(k, []byte("report-0190-stream"))
 		})
 	})
+}
+
+// TestChunkPool: the replay buffers' chunks are empty, of the arena's size, apart
+// from one another, and handed out again once handed back.
+func TestChunkPool(t *testing.T) {
+	var p chunkPool
+	a, b := p.get(), p.get()
+	for _, c := range [][]byte{a, b} {
+		require.Empty(t, c)
+		require.Equal(t, arenaChunk, cap(c))
+	}
+	a = append(a, "row one"...)
+	b = append(b, "row two"...)
+	require.Equal(t, "row one", string(a), "chunks do not overlap")
+	p.put([][]byte{a})
+	again := p.get()
+	require.Empty(t, again)
+	require.Equal(t, unsafe.SliceData(a), unsafe.SliceData(again), "a chunk handed back is handed out again")
+	require.Equal(t, "row two", string(b))
 }

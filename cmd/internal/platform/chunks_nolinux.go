@@ -1,0 +1,5 @@
+//go:build unix && !linux
+
+package platform
+
+func madviseHuge([]byte) error { return nil }

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package platform
+
+// mapChunks maps nothing here: the chunks come from Go's heap.
+func mapChunks(int) []byte { return nil }
