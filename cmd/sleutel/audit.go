@@ -19,6 +19,7 @@ import (
 	"sleutel/domain/es"
 	"sleutel/domain/lock"
 	"sleutel/domain/report"
+	"sleutel/infra/pebblestore"
 	"sleutel/infra/readstore"
 )
 
@@ -217,6 +218,11 @@ type pageReader interface {
 // events allocates a few pages, not a million records (the fresh memory, zeroed
 // and faulted in, cost a fifth of a verify).
 func verifyPages(ctx context.Context, log pageReader, c *audit.Checker) error {
+	if s, ok := log.(interface{ Cursor() *pebblestore.Cursor }); ok { // page after page through one iterator
+		cur := s.Cursor()
+		defer cur.Close()
+		log = cur
+	}
 	type page struct {
 		recs  []es.Record
 		arena []byte

@@ -679,17 +679,50 @@ func (s *Store) ReadAll(ctx context.Context, after es.Position, limit int) ([]es
 // and returned for the next call): the records' strings and payloads are held in
 // arena, so a whole read of the log allocates next to nothing once its buffers
 // have grown (sleutel audit verify). The records are valid until the caller hands
-// recs or arena to another call, and must not be changed.
+// recs or arena to another call, and must not be changed. A Cursor reads the same
+// page after page through one iterator.
 func (s *Store) ReadAllInto(ctx context.Context, after es.Position, recs []es.Record, arena []byte, limit int) ([]es.Record, []byte, error) {
+	c := s.Cursor()
+	defer c.Close()
+	return c.ReadAllInto(ctx, after, recs, arena, limit)
+}
+
+// Cursor reads the log front to back, a page at a time, through one iterator
+// that stands where the last page ended: a replay or a verify of a million events
+// reads a thousand pages, and opening an iterator and seeking it anew for each
+// (Store.ReadAllInto) was a fifth of the read's CPU (0.19 of 0.99 s in a
+// replay's profile). When more is durable than when it last read, it makes a new
+// iterator, which sees it. It is not safe for concurrent use, and
+// must be closed before the store is.
+type Cursor struct {
+	s    *Store
+	it   *pebble.Iterator // nil until the first read
+	upTo uint64           // the iterator's bound: the durable position it was set at
+	at   uint64           // the position the iterator stands after: its entry, if any, is the next
+}
+
+// Cursor returns a cursor over the log.
+func (s *Store) Cursor() *Cursor { return &Cursor{s: s} }
+
+// ReadAllInto is Store.ReadAllInto, read on from where the last call ended when
+// after is the position it ended at.
+func (c *Cursor) ReadAllInto(ctx context.Context, after es.Position, recs []es.Record, arena []byte, limit int) ([]es.Record, []byte, error) {
 	recs, arena = recs[:0], arena[:0]
 	if limit <= 0 {
 		return recs, arena, nil
 	}
-	err := s.read(func() error {
-		_, err := s.scanRaw(ctx, after.Commit, s.durable.Load(), func(pos uint64, v []byte) (bool, error) {
-			if len(recs) == limit {
-				return false, nil
-			}
+	err := c.s.read(func() error {
+		durable := c.s.durable.Load()
+		if after.Commit >= durable {
+			return nil
+		}
+		if err := c.seek(ctx, after.Commit, durable); err != nil {
+			return err
+		}
+		it := c.it
+		for ok := it.Valid(); ok && len(recs) < limit; ok = it.Next() {
+			pos := binary.BigEndian.Uint64(it.Key()[1:])
+			v := it.Value()
 			if len(arena)+len(v) > cap(arena) {
 				// A new arena: the records decoded so far keep the old one alive.
 				arena = make([]byte, 0, max(2*cap(arena), 1<<20, len(v)))
@@ -698,17 +731,61 @@ func (s *Store) ReadAllInto(ctx context.Context, after es.Position, recs []es.Re
 			arena = append(arena, v...)
 			rec, err := decodeRecordFrom(pos, arena[start:len(arena):len(arena)])
 			if err != nil {
-				return false, err
+				return err
 			}
 			recs = append(recs, rec)
-			return true, nil
-		})
-		return err
+			c.at = pos
+			if len(recs)%4096 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		return it.Error()
 	})
 	if err != nil {
 		return nil, arena, fmt.Errorf("read all after %s: %w", after, err)
 	}
 	return recs, arena, nil
+}
+
+// seek sets the iterator to read after position after, up to durable, unless it
+// stands there already.
+func (c *Cursor) seek(ctx context.Context, after, durable uint64) error {
+	lower, upper := logKey(nil, after+1), logKey(nil, durable+1)
+	switch {
+	case c.it != nil && durable == c.upTo:
+		if after == c.at {
+			return nil
+		}
+		c.it.SetBounds(lower, upper)
+	default: // an iterator sees what was written when it was made: a new one, then
+		if c.it != nil {
+			err := c.it.Close()
+			c.it = nil
+			if err != nil {
+				return err
+			}
+		}
+		it, err := c.s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+		if err != nil {
+			return err
+		}
+		c.it = it
+	}
+	c.upTo, c.at = durable, after
+	c.it.First()
+	return nil
+}
+
+// Close lets go of the cursor's iterator.
+func (c *Cursor) Close() error {
+	if c.it == nil {
+		return nil
+	}
+	it := c.it
+	c.it = nil
+	return c.s.read(it.Close)
 }
 
 // scanRaw hands visit the stored values of the log after position after, up to

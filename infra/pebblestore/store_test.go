@@ -101,3 +101,51 @@ func TestReadAllInto(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, recs)
 }
+
+// TestCursor: a cursor reads the log page after page as ReadAll does, reads on
+// after the events appended once it had read them all, and reads from wherever
+// it is asked to, not only where it stopped.
+func TestCursor(t *testing.T) {
+	t.Parallel()
+	s, err := pebblestore.Open(t.TempDir(), pebblestore.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := t.Context()
+	appendN := func(n int) {
+		for i := range n {
+			_, err := s.Append(ctx, es.StreamName("lock", uuid.NewSHA1(uuid.NameSpaceOID, []byte{byte(i % 5)})), es.AnyRevision(),
+				es.EventData{ID: uuid.New(), Type: "lock.frozen", Data: []byte(fmt.Sprintf(`{"n":%d}`, i)), Metadata: es.Metadata{Actor: "account:x"}})
+			require.NoError(t, err)
+		}
+	}
+	appendN(20)
+	c := s.Cursor()
+	var recs []es.Record
+	var arena []byte
+	readOn := func(after es.Position) es.Position {
+		for {
+			want, err := s.ReadAll(ctx, after, 6)
+			require.NoError(t, err)
+			recs, arena, err = c.ReadAllInto(ctx, after, recs, arena, 6)
+			require.NoError(t, err)
+			if len(want) == 0 {
+				require.Empty(t, recs)
+				return after
+			}
+			require.Equal(t, want, recs, "page after %s", after)
+			after = recs[len(recs)-1].Position
+		}
+	}
+	end := readOn(es.Start)
+	appendN(9)
+	require.NotEqual(t, end, readOn(end), "the events appended since")
+
+	all, err := s.ReadAll(ctx, es.Start, 100)
+	require.NoError(t, err)
+	require.Len(t, all, 29)
+	recs, arena, err = c.ReadAllInto(ctx, all[3].Position, recs, arena, 2)
+	require.NoError(t, err)
+	require.Equal(t, all[4:6], recs, "from a position it did not stop at")
+	require.NoError(t, c.Close())
+	require.NoError(t, c.Close(), "closing twice")
+}

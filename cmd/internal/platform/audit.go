@@ -300,6 +300,11 @@ func replay(ctx context.Context, log interface {
 		defer close(ordered)
 		after := es.Start
 		into, reuse := log.(pageReader)
+		if s, ok := log.(interface{ Cursor() *pebblestore.Cursor }); ok { // page after page through one iterator
+			cur := s.Cursor()
+			defer cur.Close()
+			into = cur
+		}
 		for ctx.Err() == nil {
 			var p *page
 			select {
