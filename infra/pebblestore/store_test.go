@@ -1,6 +1,7 @@
 package pebblestore_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -79,27 +80,40 @@ func TestReadAllInto(t *testing.T) {
 			Data: []byte(fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("x", i*50))), Metadata: md})
 		require.NoError(t, err)
 	}
-	var recs []es.Record
-	var arena []byte
-	after := es.Start
-	pages := 0
-	for {
-		want, err := s.ReadAll(ctx, after, 7)
-		require.NoError(t, err)
-		recs, arena, err = s.ReadAllInto(ctx, after, recs, arena, 7)
-		require.NoError(t, err)
-		if len(want) == 0 {
-			require.Empty(t, recs)
-			break
-		}
-		require.Equal(t, want, recs, "page after %s", after)
-		after = recs[len(recs)-1].Position
-		pages++
-	}
-	require.Equal(t, 6, pages)
-	recs, _, err = s.ReadAllInto(ctx, es.Start, recs, arena, 0)
+	var p pages
+	p.requireAsReadAll(t, s, s.ReadAllInto, es.Start, 7)
+	require.Equal(t, 6, p.read)
+	recs, _, err := s.ReadAllInto(ctx, es.Start, p.recs, p.arena, 0)
 	require.NoError(t, err)
 	require.Empty(t, recs)
+}
+
+// pages reads the log page after page into buffers it reuses, as a replay does.
+type pages struct {
+	recs  []es.Record
+	arena []byte
+	read  int // pages read
+}
+
+// requireAsReadAll reads with read, limit events a page, from after to the end,
+// and requires each page to be the one ReadAll gives. It returns the position of
+// the last event read.
+func (p *pages) requireAsReadAll(t *testing.T, s *pebblestore.Store,
+	read func(context.Context, es.Position, []es.Record, []byte, int) ([]es.Record, []byte, error), after es.Position, limit int) es.Position {
+	t.Helper()
+	for {
+		want, err := s.ReadAll(t.Context(), after, limit)
+		require.NoError(t, err)
+		p.recs, p.arena, err = read(t.Context(), after, p.recs, p.arena, limit)
+		require.NoError(t, err)
+		if len(want) == 0 {
+			require.Empty(t, p.recs)
+			return after
+		}
+		require.Equal(t, want, p.recs, "page after %s", after)
+		after = p.recs[len(p.recs)-1].Position
+		p.read++
+	}
 }
 
 // TestCursor: a cursor reads the log page after page as ReadAll does, reads on
@@ -120,30 +134,15 @@ func TestCursor(t *testing.T) {
 	}
 	appendN(20)
 	c := s.Cursor()
-	var recs []es.Record
-	var arena []byte
-	readOn := func(after es.Position) es.Position {
-		for {
-			want, err := s.ReadAll(ctx, after, 6)
-			require.NoError(t, err)
-			recs, arena, err = c.ReadAllInto(ctx, after, recs, arena, 6)
-			require.NoError(t, err)
-			if len(want) == 0 {
-				require.Empty(t, recs)
-				return after
-			}
-			require.Equal(t, want, recs, "page after %s", after)
-			after = recs[len(recs)-1].Position
-		}
-	}
-	end := readOn(es.Start)
+	var p pages
+	end := p.requireAsReadAll(t, s, c.ReadAllInto, es.Start, 6)
 	appendN(9)
-	require.NotEqual(t, end, readOn(end), "the events appended since")
+	require.NotEqual(t, end, p.requireAsReadAll(t, s, c.ReadAllInto, end, 6), "the events appended since")
 
 	all, err := s.ReadAll(ctx, es.Start, 100)
 	require.NoError(t, err)
 	require.Len(t, all, 29)
-	recs, arena, err = c.ReadAllInto(ctx, all[3].Position, recs, arena, 2)
+	recs, _, err := c.ReadAllInto(ctx, all[3].Position, p.recs, p.arena, 2)
 	require.NoError(t, err)
 	require.Equal(t, all[4:6], recs, "from a position it did not stop at")
 	require.NoError(t, c.Close())
