@@ -174,7 +174,8 @@ type page struct {
 	recs    []es.Record
 	arena   []byte
 	envs    []es.Envelope
-	decoded chan struct{} // closed once envs is filled
+	wants   []uint64      // which projections apply each envelope: bit i for the i-th
+	decoded chan struct{} // closed once envs and wants are filled
 	err     error
 	pending atomic.Int32 // projections yet to apply the page
 	free    chan *page   // where the page goes once applied; nil when not reused
@@ -290,7 +291,18 @@ func replay(ctx context.Context, log interface {
 
 	// Read, in order; decode on every core; hand each page, in order, to every projection.
 	workers := runtime.GOMAXPROCS(0)
-	n := len(build(nil))
+	// Which projections apply an event is decided once, as it is decoded: a
+	// projection then looks only at the events it applies, not at every envelope
+	// of every page (es.Filter.Match, for each of seven projections and a million
+	// events, was 0.24 CPU-s).
+	var filters []es.Filter
+	for _, p := range build(nil) {
+		filters = append(filters, projections.FilterOf(p))
+	}
+	n := len(filters)
+	if n > 64 {
+		return ReplayStats{}, fmt.Errorf("replay: %d projections, more than the 64 a replay runs", n)
+	}
 	decode := make(chan *page, 2*workers)
 	ordered := make(chan *page, 2*workers)
 	free := make(chan *page, 4*n+4*workers) // as many as can be on their way
@@ -327,6 +339,7 @@ func replay(ctx context.Context, log interface {
 				return
 			}
 			p.envs = slices.Grow(p.envs[:0], len(p.recs))[:len(p.recs)]
+			p.wants = slices.Grow(p.wants[:0], len(p.recs))[:len(p.recs)]
 			p.decoded, p.err = make(chan struct{}), nil
 			p.pending.Store(int32(n))
 			after = p.recs[len(p.recs)-1].Position
@@ -352,6 +365,13 @@ func replay(ctx context.Context, log interface {
 					if p.envs[i], p.err = registry.Envelope(p.recs[i]); p.err != nil {
 						break // a page that failed is never reused: its error may point into it
 					}
+					var wants uint64
+					for j, f := range filters {
+						if f.Match(p.recs[i].Stream, p.recs[i].Type) {
+							wants |= 1 << j
+						}
+					}
+					p.wants[i] = wants
 				}
 				if p.free != nil && p.err == nil {
 					owned(p.envs)
@@ -371,7 +391,7 @@ func replay(ctx context.Context, log interface {
 		appliers.Add(1)
 		go func() {
 			defer appliers.Done()
-			if err := applyFeed(ctx, kv, p, projections.FilterOf(p), through, bounded, feeds[i], opts.BatchEvents); err != nil {
+			if err := applyFeed(ctx, kv, p, 1<<i, through, bounded, feeds[i], opts.BatchEvents); err != nil {
 				cancel(err)
 				for range feeds[i] { // let the dispatcher finish
 				}
@@ -417,7 +437,7 @@ func replay(ctx context.Context, log interface {
 
 // applyFeed runs one projection over the pages it is fed, handing its buffer to
 // the store every batchEvents events.
-func applyFeed(ctx context.Context, kv *overlayKV, p projections.Projection, filter es.Filter, through es.Position, bounded bool,
+func applyFeed(ctx context.Context, kv *overlayKV, p projections.Projection, bit uint64, through es.Position, bounded bool,
 	feed <-chan *page, batchEvents int) (err error) {
 	kv.ctx = ctx
 	defer func() { // no write may outlive the replay's store
@@ -428,7 +448,7 @@ func applyFeed(ctx context.Context, kv *overlayKV, p projections.Projection, fil
 	}()
 	applied := 0
 	for pg := range feed {
-		if err := applyPage(ctx, kv, p, filter, through, bounded, pg, batchEvents, &applied); err != nil {
+		if err := applyPage(ctx, kv, p, bit, through, bounded, pg, batchEvents, &applied); err != nil {
 			return err
 		}
 	}
@@ -438,12 +458,16 @@ func applyFeed(ctx context.Context, kv *overlayKV, p projections.Projection, fil
 	return kv.flush()
 }
 
-// applyPage applies one page, and releases it (see page) once applied.
-func applyPage(ctx context.Context, kv *overlayKV, p projections.Projection, filter es.Filter, through es.Position, bounded bool,
+// applyPage applies the events of one page that the projection, bit in the
+// page's wants, applies, and releases the page (see page) once applied.
+func applyPage(ctx context.Context, kv *overlayKV, p projections.Projection, bit uint64, through es.Position, bounded bool,
 	pg *page, batchEvents int, applied *int) error {
-	for i := range pg.envs {
+	for i, wants := range pg.wants {
+		if wants&bit == 0 {
+			continue
+		}
 		env := &pg.envs[i]
-		if bounded && through.Less(env.Position) || !filter.Match(env.Stream, env.Type) {
+		if bounded && through.Less(env.Position) {
 			continue
 		}
 		if err := p.Handle(ctx, *env); err != nil { // the page is not reused: err may point into it
