@@ -752,12 +752,12 @@ func (c *Cursor) ReadAllInto(ctx context.Context, after es.Position, recs []es.R
 // seek sets the iterator to read after position after, up to durable, unless it
 // stands there already.
 func (c *Cursor) seek(ctx context.Context, after, durable uint64) error {
+	if c.it != nil && durable == c.upTo && after == c.at {
+		return nil
+	}
 	lower, upper := logKey(nil, after+1), logKey(nil, durable+1)
 	switch {
 	case c.it != nil && durable == c.upTo:
-		if after == c.at {
-			return nil
-		}
 		c.it.SetBounds(lower, upper)
 	default: // an iterator sees what was written when it was made: a new one, then
 		if c.it != nil {

@@ -294,7 +294,7 @@ func replay(ctx context.Context, log interface {
 	// Which projections apply an event is decided once, as it is decoded: a
 	// projection then looks only at the events it applies, not at every envelope
 	// of every page (es.Filter.Match, for each of seven projections and a million
-	// events, was 0.24 CPU-s).
+	// events, was 0.21 CPU-s on their goroutines, and is 0.06 on the decoders').
 	var filters []es.Filter
 	for _, p := range build(nil) {
 		filters = append(filters, projections.FilterOf(p))
