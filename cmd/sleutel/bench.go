@@ -48,6 +48,7 @@ func runBench(ctx context.Context, args []string) error {
 		fs.IntVar(&cfg.samples, "samples", cfg.samples, "as_of questions timed")
 		fs.StringVar(&cfg.dir, "dir", "", "where to create the temporary store (default: the system temp dir)")
 		fs.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of each measurement to PREFIX.<name>.pprof")
+		fs.StringVar(&cfg.trace, "trace", "", "write an execution trace of each measurement to PREFIX.<name>.trace")
 		only := fs.String("only", "", "run only these measurements, comma-separated: verify, replay, as_of, export (read_all always runs)")
 		fs.StringVar(&cfg.history, "history", "", "keep the generated history in DIR, and reuse it if DIR already holds one (the other flags that shape it are then ignored)")
 		fs.IntVar(&cfg.replays, "replays", 1, "how many times to measure replay")
@@ -79,6 +80,7 @@ type result struct {
 	Ops            int     `json:"ops,omitempty"`
 	Seconds        float64 `json:"seconds,omitempty"`
 	CPUSeconds     float64 `json:"cpu_seconds,omitempty"` // user and system, every core: steadier than seconds on a shared machine
+	SyncSeconds    float64 `json:"sync_s,omitempty"`      // of seconds, the final sync that makes what was written durable
 	AllocMB        float64 `json:"alloc_mb,omitempty"`    // heap allocated during the measurement
 	MaxRSSMB       float64 `json:"max_rss_mb,omitempty"`  // the process's peak resident memory so far
 	PageFaults     int64   `json:"page_faults,omitempty"` // minor page faults during the measurement

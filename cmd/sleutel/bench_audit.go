@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,7 @@ type auditBenchConfig struct {
 	dir       string
 	log       io.Writer // progress lines; nil for none
 	profile   string    // write a CPU profile of each measurement to PREFIX.<name>.pprof
+	trace     string    // write an execution trace of each measurement to PREFIX.<name>.trace
 	only      []string  // the measurements to run (after generate); all when empty
 	history   string    // keep the generated history here, and reuse it when it is already there
 	replays   int       // how many times replay is measured (one line each); 1 when 0
@@ -258,7 +260,7 @@ func benchReplay(ctx context.Context, w io.Writer, s *pebblestore.Store, dir str
 		note += fmt.Sprintf("one event per read-store batch on one goroutine (platform.Replay before) does %.0f events/s on the first %d; ", single, singleEvents)
 	}
 	return emit(w, result{Name: "replay", EventsPerS: round(rate), RatioToReadAll: round(rate / readAllRate), Events: int(stats.Events), Seconds: round(el), CPUSeconds: round(cpuS),
-		AllocMB: round(float64(mem.TotalAlloc-alloc) / 1e6), MaxRSSMB: round(float64(rss) / 1e6), PageFaults: faultsAfter - faults,
+		SyncSeconds: round(stats.Sync.Seconds()), AllocMB: round(float64(mem.TotalAlloc-alloc) / 1e6), MaxRSSMB: round(float64(rss) / 1e6), PageFaults: faultsAfter - faults,
 		Note: note + goals(goal{rate >= 300_000, "≥ 300,000 events/s"})})
 }
 
@@ -305,18 +307,28 @@ func benchExport(ctx context.Context, w io.Writer, s *pebblestore.Store, path st
 // startProfile starts a CPU profile of the measurement name when asked to, and
 // returns what stops it.
 func (cfg auditBenchConfig) startProfile(name string) func() {
-	if cfg.profile == "" {
-		return func() {}
+	var stops []func()
+	record := func(prefix, ext string, start func(io.Writer) error, stop func()) {
+		if prefix == "" {
+			return
+		}
+		f, err := os.Create(prefix + "." + name + ext)
+		if err != nil {
+			return
+		}
+		if err := start(f); err != nil {
+			f.Close()
+			return
+		}
+		stops = append(stops, func() { stop(); f.Close() })
 	}
-	f, err := os.Create(cfg.profile + "." + name + ".pprof")
-	if err != nil {
-		return func() {}
+	record(cfg.profile, ".pprof", pprof.StartCPUProfile, pprof.StopCPUProfile)
+	record(cfg.trace, ".trace", trace.Start, trace.Stop)
+	return func() {
+		for _, stop := range stops {
+			stop()
+		}
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return func() {}
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 func timeReadAll(ctx context.Context, s *pebblestore.Store) (float64, int, error) {

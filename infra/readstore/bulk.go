@@ -36,6 +36,37 @@ type bulk struct {
 	writer  sstable.WriterOptions
 	seq     atomic.Uint64
 	buffers sync.Pool // of *[writeBuffer + directAlign]byte, for fileWritable
+
+	// An early sync every earlySync bytes of tables added (see added).
+	unsynced atomic.Int64 // bytes added since the last early sync started
+	syncing  atomic.Bool  // an early sync is running
+	early    sync.WaitGroup
+	syncs    atomic.Int32 // early syncs started
+}
+
+// earlySync is how many bytes of tables a bulk store adds between early syncs.
+const earlySync = 64 << 20
+
+// added counts n more bytes of tables, and starts an early sync in the background
+// when earlySync have been added since the last one and none is running. It syncs
+// the directory the tables are built in, which commits the file system's journal
+// (the new tables' sizes and extents) and has the device flush its cache, which
+// holds the tables written past the page cache. Nothing counts on it:
+// FlushMemTables still syncs every file. But the device then writes the tables
+// while the replay goes on, rather than all of them in the final sync with both
+// cores idle: a replay of a million events writes 520 MB of tables, and its final
+// sync went from 0.38-0.55 s to 0.08-0.10 s (sleutel bench audit, sync_s, 3
+// alternating pairs on a 2-core VM).
+func (b *bulk) added(n int64) {
+	if b.unsynced.Add(n) < earlySync || !b.syncing.CompareAndSwap(false, true) {
+		return
+	}
+	b.unsynced.Store(0)
+	b.syncs.Add(1)
+	b.early.Go(func() {
+		defer b.syncing.Store(false)
+		syncPath(b.dir) // a failure here shows again in FlushMemTables
+	})
 }
 
 // ingestDir is the directory, inside a bulk store's, where Ingest builds its
@@ -212,6 +243,7 @@ func (s *Store) Ingest(ctx context.Context, fn func(set func(key, value []byte) 
 	}
 	if err == nil && n > 0 {
 		err = s.db.Ingest(ctx, []string{path})
+		s.bulk.added(f.off)
 	}
 	if err != nil {
 		return fmt.Errorf("read store ingest: %w", err)
@@ -345,6 +377,7 @@ func (s *Store) FlushMemTables() error {
 		return fmt.Errorf("read store flush: %w", err)
 	}
 	if s.bulk != nil {
+		s.bulk.early.Wait()
 		if err := syncTree(s.dir); err != nil {
 			return fmt.Errorf("read store sync: %w", err)
 		}

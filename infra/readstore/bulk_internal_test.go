@@ -2,6 +2,7 @@ package readstore
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -47,5 +48,38 @@ func TestTableWritable(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, bytes.Equal(data, got))
 		})
+	}
+}
+
+// TestEarlySync adds more than earlySync bytes of tables to a bulk store: an
+// early sync starts on its way, Close waits for it, and every table is there when
+// the store is opened again.
+func TestEarlySync(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "read")
+	s, err := OpenBulk(dir)
+	require.NoError(t, err)
+	value := bytes.Repeat([]byte{'v'}, 1<<20)
+	const tables, rows = 5, earlySync / (4 << 20) // each table a quarter of earlySync
+	for i := range tables {
+		require.NoError(t, s.Ingest(t.Context(), func(set func(k, v []byte) error, _ func(k []byte) error) error {
+			for j := range rows {
+				if err := set(fmt.Appendf(nil, "t%d/%03d", i, j), value); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	require.NotZero(t, s.bulk.syncs.Load())
+	require.NoError(t, s.FlushMemTables())
+	require.NoError(t, s.Close())
+	s, err = Open(dir)
+	require.NoError(t, err)
+	defer s.Close()
+	for i := range tables {
+		got, err := s.Get(t.Context(), fmt.Appendf(nil, "t%d/%03d", i, rows-1))
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(value, got), "table %d", i)
 	}
 }

@@ -44,6 +44,7 @@ func Open(dir string) (*Store, error) {
 func (s *Store) Close() error {
 	err := s.db.Close()
 	if s.bulk != nil {
+		s.bulk.early.Wait()
 		err = errors.Join(err, os.RemoveAll(s.bulk.dir))
 	}
 	return err

@@ -153,6 +153,7 @@ type ReplayOptions struct {
 type ReplayStats struct {
 	Events uint64 // events read from the log
 	Last   es.Position
+	Sync   time.Duration // the final sync, which makes the rebuilt store durable
 }
 
 // readPage is how many events the replay reads at a time (a variable for the
@@ -432,7 +433,10 @@ func replay(ctx context.Context, log interface {
 	if err := context.Cause(ctx); err != nil {
 		return stats, err
 	}
-	return stats, store.FlushMemTables()
+	start := time.Now()
+	err = store.FlushMemTables()
+	stats.Sync = time.Since(start)
+	return stats, err
 }
 
 // applyFeed runs one projection over the pages it is fed, handing its buffer to
