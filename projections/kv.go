@@ -188,6 +188,70 @@ func (g guard) setMarker(b Batch, buf *[]byte, rev uint64) error {
 	return b.Set((*buf)[:n], (*buf)[n:])
 }
 
+// MarkerDeferrer is implemented by KVs that let a projection write its revision
+// markers once per buffer of writes rather than with every event: a replay's
+// write-back buffer, which reaches the store whole or not at all (a failed replay
+// starts again), so a stream's marker written as the buffer ends guards it as well
+// as one written with each event. The KV runs flush on the buffer before it
+// writes it; a projection that defers must then still apply each event at most
+// once by what it remembers (a replay reads the log once, in order).
+type MarkerDeferrer interface {
+	DeferMarkers(flush func(Batch) error)
+}
+
+// pendingMarkers are the revision markers a projection has deferred (see
+// MarkerDeferrer): the last revision applied of each stream since the buffer
+// began. A stream's place in the list is kept in the projection's memory of it
+// (markerSlot), so noting one more event costs no lookup: the lock log notes a
+// million a replay, and writing each to the buffer, a lookup of its 60-byte key,
+// was 0.29 CPU-s of a replay.
+type pendingMarkers struct {
+	gen  uint32 // of the list; a slot of another generation is empty
+	list []pendingMarker
+}
+
+type pendingMarker struct {
+	stream string
+	rev    uint64
+}
+
+// markerSlot is where a stream's pending marker is, if its gen is the list's.
+type markerSlot struct {
+	gen uint32
+	i   int32
+}
+
+// note records that the projection applied stream through rev. A stream noted
+// twice in one generation, as when the projection forgot it in between, is
+// written twice, in order: the later revision wins.
+func (m *pendingMarkers) note(slot *markerSlot, stream string, rev uint64) {
+	if m.gen == 0 {
+		m.gen = 1
+	}
+	if slot.gen == m.gen {
+		m.list[slot.i].rev = rev
+		return
+	}
+	*slot = markerSlot{gen: m.gen, i: int32(len(m.list))}
+	m.list = append(m.list, pendingMarker{stream: stream, rev: rev})
+}
+
+// write writes the pending markers to b, and starts a new list.
+func (m *pendingMarkers) write(g guard, b Batch) error {
+	buf := markerBuffers.Get().(*[]byte)
+	defer markerBuffers.Put(buf)
+	for _, p := range m.list {
+		*buf = g.appendMarkerKey((*buf)[:0], p.stream)
+		if err := g.setMarker(b, buf, p.rev); err != nil {
+			return err
+		}
+	}
+	clear(m.list) // let go of the streams' names
+	m.list = m.list[:0]
+	m.gen++
+	return nil
+}
+
 // memo is a bounded write-through cache of what a projection itself wrote: its
 // last applied revision per stream and a value per key. A projection is the only
 // writer of its keys and applies events one at a time, so what it remembers is what

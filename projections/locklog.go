@@ -40,6 +40,9 @@ type LockLog struct {
 	write func(Batch) error
 	key   []byte // the entry's key, reused
 	row   []byte // and its stored form (appendBinary)
+	// The revision markers, when the KV takes them at the end of its buffer
+	// (MarkerDeferrer); nil when each is written with its event.
+	markers *pendingMarkers
 }
 
 // logState is what LockLog remembers of a lock: the last revision it applied of
@@ -48,12 +51,17 @@ type logState struct {
 	rev    [2]uint64 // of the management stream, of the report stream
 	known  [2]bool   // whether rev is known; if not, the store's marker is read
 	tenure uint32
+	marker [2]markerSlot // the streams' pending markers, when deferred
 }
 
 // NewLockLog returns the projection.
 func NewLockLog(kv KV) *LockLog {
 	p := &LockLog{kv: kv, locks: newMemo[uuid.UUID, logState](100_000)}
 	p.write = p.w.write
+	if d, ok := kv.(MarkerDeferrer); ok {
+		p.markers = new(pendingMarkers)
+		d.DeferMarkers(func(b Batch) error { return p.markers.write(guard(lockLog), b) })
+	}
 	return p
 }
 
@@ -146,12 +154,15 @@ func (p *LockLog) Handle(ctx context.Context, env es.Envelope) error {
 	if state.known[s] && env.Revision <= state.rev[s] {
 		return nil // seen before (at-least-once delivery)
 	}
-	w.known, w.tenureKnown, w.tenure = state.known[s], remembered, state.tenure
+	w.known, w.tenureKnown, w.tenure, w.deferred = state.known[s], remembered, state.tenure, p.markers != nil
 	if err := p.kv.Write(ctx, p.write); err != nil {
 		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
 	}
 	if w.applied {
 		state.rev[s], state.known[s], state.tenure = env.Revision, true, w.tenure
+		if p.markers != nil {
+			p.markers.note(&state.marker[s], env.Stream, env.Revision)
+		}
 		p.locks.put(lockID, 0, state)
 	}
 	return nil
@@ -166,6 +177,7 @@ type logWrite struct {
 	key         uuid.UUID // the key the event is about, if any
 	registered  bool      // the event starts a tenure
 	known       bool      // the projection remembers the stream's revision
+	deferred    bool      // and then leaves its marker to p.markers
 	tenureKnown bool      // and the lock's tenure, which is then tenure
 	entry       LogEntry
 	tenure      uint32 // the lock's tenure, once write has run
@@ -174,8 +186,10 @@ type logWrite struct {
 
 func (w *logWrite) write(b Batch) error {
 	if w.known {
-		if err := guard(lockLog).setRevision(b, w.stream, w.rev); err != nil {
-			return err
+		if !w.deferred {
+			if err := guard(lockLog).setRevision(b, w.stream, w.rev); err != nil {
+				return err
+			}
 		}
 	} else if fresh, err := guard(lockLog).fresh(b, es.Envelope{Record: es.Record{Stream: w.stream, Revision: w.rev}}); err != nil || !fresh {
 		return err

@@ -114,3 +114,61 @@ func requireRemembersAsAfresh(t *testing.T, envs []es.Envelope, newP func(projec
 	}
 	return remembering
 }
+
+// deferringKV is a store that takes revision markers at the end of a buffer, as
+// a replay's write-back buffer does (projections.MarkerDeferrer): end writes them.
+type deferringKV struct {
+	*readstore.Store
+	flushes []func(projections.Batch) error
+}
+
+func (k *deferringKV) DeferMarkers(flush func(projections.Batch) error) {
+	k.flushes = append(k.flushes, flush)
+}
+
+func (k *deferringKV) end(t *testing.T) {
+	t.Helper()
+	for _, f := range k.flushes {
+		require.NoError(t, k.Write(t.Context(), f))
+	}
+}
+
+// TestLockLogDefersMarkers: a lock log that leaves its revision markers to the
+// end of each buffer (H2, as a replay runs it) holds, at each buffer's end, the
+// rows of one writing each marker with its event, buffers of any length and a
+// lock log that forgets the locks it saw (then noting a stream twice in a buffer)
+// included.
+func TestLockLogDefersMarkers(t *testing.T) {
+	t.Parallel()
+	h := newHistory(t)
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var locks []uuid.UUID
+	for i := range 3 {
+		id := uuid.New()
+		locks = append(locks, id)
+		h.add(lock.Stream(id), lock.Registered{LockID: id, Serial: "FX-" + string(rune('1'+i)), OwnerID: uuid.New(), Name: "Door", TimeZone: "UTC", RegisteredAt: t0,
+			FirstRegistration: true, TrialEndsAt: t0.AddDate(0, 3, 0), KeyAllowance: 25, DeviceTokenDigest: "dev"})
+	}
+	for i := range 30 {
+		id := locks[i*7%3]
+		if i%4 == 0 {
+			h.add(lock.Stream(id), lock.Frozen{FrozenBy: uuid.New(), FrozenAt: t0})
+			continue
+		}
+		h.add(report.Stream(id), report.Recorded{ReportID: "r" + string(rune('a'+i)), LockID: id, Type: report.Tamper, OccurredAt: t0, RecordedAt: t0})
+	}
+	for _, c := range []struct{ buffer, remember int }{{1, 100}, {4, 100}, {7, 1}, {len(h.envs), 2}} {
+		plain, deferring := openKV(t), &deferringKV{Store: openKV(t)}
+		p, d := projections.NewLockLog(plain), projections.NewLockLog(deferring)
+		projections.ForgetLocksPast(d, c.remember)
+		require.Len(t, deferring.flushes, 1)
+		for i, env := range h.envs {
+			require.NoError(t, p.Handle(t.Context(), env))
+			require.NoError(t, d.Handle(t.Context(), env))
+			if (i+1)%c.buffer == 0 || i == len(h.envs)-1 {
+				deferring.end(t)
+				require.Equal(t, dump(t, plain), dump(t, deferring.Store), "buffers of %d, %d locks remembered, after %s/%d", c.buffer, c.remember, env.Stream, env.Revision)
+			}
+		}
+	}
+}

@@ -496,12 +496,13 @@ func applyPage(ctx context.Context, kv *overlayKV, p projections.Projection, bit
 type overlayKV struct {
 	ctx      context.Context
 	store    *readstore.Store
-	index    map[string]int32 // key → its row in rows
-	rows     []overlayRow     // the buffer, in the order keys were first written
-	values   valueArena       // the values of rows Set or written once
-	keys     valueArena       // the keys of the rows, apart from their values
-	inflight *overlayWrite    // the previous buffer, being written; nil when none
-	spare    *overlayWrite    // a written buffer, to reuse
+	index    map[string]int32                // key → its row in rows
+	rows     []overlayRow                    // the buffer, in the order keys were first written
+	values   valueArena                      // the values of rows Set or written once
+	keys     valueArena                      // the keys of the rows, apart from their values
+	inflight *overlayWrite                   // the previous buffer, being written; nil when none
+	spare    *overlayWrite                   // a written buffer, to reuse
+	markers  []func(projections.Batch) error // write a projection's deferred markers (DeferMarkers)
 }
 
 // valueArena holds keys and values of a buffer in large chunks, reused from buffer
@@ -666,9 +667,21 @@ func (k *overlayKV) put(key []byte, r overlayRow) {
 	k.rows = append(k.rows, r)
 }
 
+// DeferMarkers implements projections.MarkerDeferrer: flush runs before each
+// buffer is written.
+func (k *overlayKV) DeferMarkers(flush func(projections.Batch) error) {
+	k.markers = append(k.markers, flush)
+}
+
 // flush hands the buffer to a goroutine that writes it to the store, once the
-// previous one is written, and starts a new buffer.
+// previous one is written, and starts a new buffer. The deferred revision
+// markers are written to it first.
 func (k *overlayKV) flush() error {
+	for _, write := range k.markers {
+		if err := write(overlayBatch{k}); err != nil {
+			return err
+		}
+	}
 	if err := k.wait(); err != nil {
 		return err
 	}
