@@ -2,6 +2,17 @@ package projections
 
 import "github.com/google/uuid"
 
-// ForgetLocksPast bounds what p remembers to n locks (100,000 otherwise), so a
-// test sees it forget.
-func ForgetLocksPast(p *LockLog, n int) { p.locks = newMemo[uuid.UUID, logState](n) }
+// ForgetPast bounds what p remembers of its streams to n (100,000 otherwise), so
+// a test sees it forget.
+func ForgetPast(p Projection, n int) {
+	switch p := p.(type) {
+	case *LockLog:
+		p.locks = newMemo[uuid.UUID, logState](n)
+	case *LockViews:
+		p.rows = newMemo[uuid.UUID, LockRow](n)
+	case *OrganizationViews:
+		p.revs = newMemo[orgStream, struct{}](n)
+	default:
+		panic("ForgetPast: no memory to bound")
+	}
+}

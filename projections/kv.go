@@ -189,19 +189,20 @@ func (g guard) setMarker(b Batch, buf *[]byte, rev uint64) error {
 }
 
 // MarkerDeferrer is implemented by KVs that let a projection write its revision
-// markers once per buffer of writes rather than with every event: a replay's
-// write-back buffer, which reaches the store whole or not at all (a failed replay
-// starts again), so a stream's marker written as the buffer ends guards it as well
-// as one written with each event. The KV runs flush on the buffer before it
-// writes it; a projection that defers must then still apply each event at most
-// once by what it remembers (a replay reads the log once, in order).
+// markers once in a while rather than with every event: a replay's write-back
+// buffer, whose store is whole only at the end (a failed replay starts again), so
+// a stream's marker written then guards it as well as one written with each
+// event. The KV runs flush before its writes are whole, and before it reads or
+// writes the store past what it buffers. A projection that defers must apply
+// each event at most once by what it remembers (a replay reads the log once, in
+// order): a marker it reads from the store may be older than what it applied.
 type MarkerDeferrer interface {
 	DeferMarkers(flush func(Batch) error)
 }
 
 // pendingMarkers are the revision markers a projection has deferred (see
-// MarkerDeferrer): the last revision applied of each stream since the buffer
-// began. A stream's place in the list is kept in the projection's memory of it
+// MarkerDeferrer): the last revision applied of each stream since they were last
+// written. A stream's place in the list is kept in the projection's memory of it
 // (markerSlot), so noting one more event costs no lookup: the lock log notes a
 // million a replay, and writing each to the buffer, a lookup of its 60-byte key,
 // was 0.29 CPU-s of a replay.
@@ -236,6 +237,18 @@ func (m *pendingMarkers) note(slot *markerSlot, stream string, rev uint64) {
 	m.list = append(m.list, pendingMarker{stream: stream, rev: rev})
 }
 
+// deferMarkers returns the pending markers of g's projection when kv takes them
+// once in a while (MarkerDeferrer), and nil when each is written with its event.
+func deferMarkers(kv KV, g guard) *pendingMarkers {
+	d, ok := kv.(MarkerDeferrer)
+	if !ok {
+		return nil
+	}
+	m := new(pendingMarkers)
+	d.DeferMarkers(func(b Batch) error { return m.write(g, b) })
+	return m
+}
+
 // write writes the pending markers to b, and starts a new list.
 func (m *pendingMarkers) write(g guard, b Batch) error {
 	buf := markerBuffers.Get().(*[]byte)
@@ -263,8 +276,9 @@ type memo[K comparable, V any] struct {
 }
 
 type memoEntry[V any] struct {
-	rev uint64
-	val V
+	rev    uint64
+	val    V
+	marker markerSlot // the stream's pending marker, when the projection defers them
 }
 
 func newMemo[K comparable, V any](max int) *memo[K, V] {
@@ -285,6 +299,22 @@ func (c *memo[K, V]) put(k K, rev uint64, v V) {
 		clear(c.m) // bounded; entries reload from the store on next use
 	}
 	c.m[k] = memoEntry[V]{rev: rev, val: v}
+}
+
+// applied records that the projection applied k's stream through rev, leaving v,
+// and notes its marker in markers when they are deferred (not nil). was is the
+// entry get returned, if any.
+func (c *memo[K, V]) applied(k K, was memoEntry[V], rev uint64, v V, markers *pendingMarkers, stream string) {
+	e := memoEntry[V]{rev: rev, val: v, marker: was.marker}
+	if markers != nil {
+		markers.note(&e.marker, stream, rev)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m) // bounded; entries reload from the store on next use
+	}
+	c.m[k] = e
 }
 
 func (c *memo[K, V]) clear() {

@@ -40,7 +40,7 @@ type LockLog struct {
 	write func(Batch) error
 	key   []byte // the entry's key, reused
 	row   []byte // and its stored form (appendBinary)
-	// The revision markers, when the KV takes them at the end of its buffer
+	// The revision markers, when the KV takes them once in a while
 	// (MarkerDeferrer); nil when each is written with its event.
 	markers *pendingMarkers
 }
@@ -58,10 +58,7 @@ type logState struct {
 func NewLockLog(kv KV) *LockLog {
 	p := &LockLog{kv: kv, locks: newMemo[uuid.UUID, logState](100_000)}
 	p.write = p.w.write
-	if d, ok := kv.(MarkerDeferrer); ok {
-		p.markers = new(pendingMarkers)
-		d.DeferMarkers(func(b Batch) error { return p.markers.write(guard(lockLog), b) })
-	}
+	p.markers = deferMarkers(kv, guard(lockLog))
 	return p
 }
 

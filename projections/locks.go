@@ -104,6 +104,9 @@ type LockViews struct {
 	keys   *memo[lockKeyID, KeyRow]  // each key's row as last written
 	w      lockViewsWrite            // the event being applied
 	write  func(Batch) error         // writeEvent, bound once
+	// The revision markers, when the KV takes them once in a while
+	// (MarkerDeferrer); nil when each is written with its event.
+	markers *pendingMarkers
 }
 
 // lockKeyID names a key: its lock, then its id.
@@ -113,6 +116,7 @@ type lockKeyID [2]uuid.UUID
 func NewLockViews(kv KV, access *AccessIndex) *LockViews {
 	p := &LockViews{kv: kv, access: access, rows: newMemo[uuid.UUID, LockRow](100_000), keys: newMemo[lockKeyID, KeyRow](100_000)}
 	p.write = p.writeEvent
+	p.markers = deferMarkers(kv, guard(lockViews))
 	return p
 }
 
@@ -169,7 +173,7 @@ func (p *LockViews) Handle(ctx context.Context, env es.Envelope) error {
 		return fmt.Errorf("%s %s/%d: %w", lockViews, env.Stream, env.Revision, err)
 	}
 	if w.applied {
-		p.rows.put(id, env.Revision, *w.row)
+		p.rows.applied(id, cached, env.Revision, *w.row, p.markers, env.Stream)
 		for _, k := range w.keys {
 			p.keys.put(lockKeyID{k.LockID, k.ID}, env.Revision, k)
 		}
@@ -196,8 +200,10 @@ func (p *LockViews) writeEvent(b Batch) error {
 	w := &p.w
 	w.keys = w.keys[:0]
 	if w.known {
-		if err := guard(lockViews).setRevision(b, w.env.Stream, w.env.Revision); err != nil {
-			return err
+		if p.markers == nil {
+			if err := guard(lockViews).setRevision(b, w.env.Stream, w.env.Revision); err != nil {
+				return err
+			}
 		}
 	} else {
 		if fresh, err := guard(lockViews).fresh(b, w.env); err != nil || !fresh {

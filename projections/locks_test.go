@@ -133,41 +133,56 @@ func (k *deferringKV) end(t *testing.T) {
 	}
 }
 
-// TestLockLogDefersMarkers: a lock log that leaves its revision markers to the
-// end of each buffer (H2, as a replay runs it) holds, at each buffer's end, the
-// rows of one writing each marker with its event, buffers of any length and a
-// lock log that forgets the locks it saw (then noting a stream twice in a buffer)
-// included.
-func TestLockLogDefersMarkers(t *testing.T) {
+// TestDeferredMarkers: a projection that leaves its revision markers to its KV's
+// end (H2, as a replay runs the lock log, lock views and organization views)
+// holds, each time the KV ends, the rows of one writing each marker with its
+// event: at every event, now and then, or once, and for a projection that forgets
+// the streams it saw (then noting a stream twice) too.
+func TestDeferredMarkers(t *testing.T) {
 	t.Parallel()
 	h := newHistory(t)
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	orgID, owner := uuid.New(), uuid.New()
+	h.add(organization.Stream(orgID), organization.Created{OrganizationID: orgID, Name: "Woonstad", CreatedBy: owner, Management: true, CreatedAt: t0})
 	var locks []uuid.UUID
 	for i := range 3 {
 		id := uuid.New()
 		locks = append(locks, id)
-		h.add(lock.Stream(id), lock.Registered{LockID: id, Serial: "FX-" + string(rune('1'+i)), OwnerID: uuid.New(), Name: "Door", TimeZone: "UTC", RegisteredAt: t0,
+		h.add(lock.Stream(id), lock.Registered{LockID: id, Serial: "FX-" + string(rune('1'+i)), OwnerID: owner, Name: "Door", TimeZone: "UTC", RegisteredAt: t0,
 			FirstRegistration: true, TrialEndsAt: t0.AddDate(0, 3, 0), KeyAllowance: 25, DeviceTokenDigest: "dev"})
 	}
+	h.add(lock.Stream(locks[1]), lock.OrganizationKeyIssued{OrganizationID: orgID, Quota: 5, IssuedBy: owner, IssuedAt: t0})
 	for i := range 30 {
 		id := locks[i*7%3]
-		if i%4 == 0 {
-			h.add(lock.Stream(id), lock.Frozen{FrozenBy: uuid.New(), FrozenAt: t0})
-			continue
+		switch i % 4 {
+		case 0:
+			h.add(lock.Stream(id), lock.Frozen{FrozenBy: owner, FrozenAt: t0})
+		case 1:
+			h.add(lock.Stream(id), lock.KeyIssued{KeyID: uuid.New(), Type: lock.KeyTag, HolderName: "A", CredentialDigest: "d", IssuedBy: owner, IssuedAt: t0})
+		default:
+			h.add(report.Stream(id), report.Recorded{ReportID: "r" + string(rune('a'+i)), LockID: id, Type: report.Tamper, OccurredAt: t0, RecordedAt: t0})
 		}
-		h.add(report.Stream(id), report.Recorded{ReportID: "r" + string(rune('a'+i)), LockID: id, Type: report.Tamper, OccurredAt: t0, RecordedAt: t0})
 	}
-	for _, c := range []struct{ buffer, remember int }{{1, 100}, {4, 100}, {7, 1}, {len(h.envs), 2}} {
-		plain, deferring := openKV(t), &deferringKV{Store: openKV(t)}
-		p, d := projections.NewLockLog(plain), projections.NewLockLog(deferring)
-		projections.ForgetLocksPast(d, c.remember)
-		require.Len(t, deferring.flushes, 1)
-		for i, env := range h.envs {
-			require.NoError(t, p.Handle(t.Context(), env))
-			require.NoError(t, d.Handle(t.Context(), env))
-			if (i+1)%c.buffer == 0 || i == len(h.envs)-1 {
-				deferring.end(t)
-				require.Equal(t, dump(t, plain), dump(t, deferring.Store), "buffers of %d, %d locks remembered, after %s/%d", c.buffer, c.remember, env.Stream, env.Revision)
+	for name, newP := range map[string]func(projections.KV) projections.Projection{
+		"lock log":           func(kv projections.KV) projections.Projection { return projections.NewLockLog(kv) },
+		"lock views":         func(kv projections.KV) projections.Projection { return projections.NewLockViews(kv, nil) },
+		"organization views": func(kv projections.KV) projections.Projection { return projections.NewOrganizationViews(kv) },
+	} {
+		for _, c := range []struct{ every, remember int }{{1, 100}, {4, 100}, {7, 1}, {len(h.envs), 2}} {
+			plain, deferring := openKV(t), &deferringKV{Store: openKV(t)}
+			p, d := newP(plain), newP(deferring)
+			projections.ForgetPast(d, c.remember)
+			require.Len(t, deferring.flushes, 1, name)
+			filter := projections.FilterOf(p) // as the platform feeds it
+			for i, env := range h.envs {
+				if filter.Match(env.Stream, env.Type) {
+					require.NoError(t, p.Handle(t.Context(), env))
+					require.NoError(t, d.Handle(t.Context(), env))
+				}
+				if (i+1)%c.every == 0 || i == len(h.envs)-1 {
+					deferring.end(t)
+					require.Equal(t, dump(t, plain), dump(t, deferring.Store), "%s, ended every %d events, %d streams remembered, after %s/%d", name, c.every, c.remember, env.Stream, env.Revision)
+				}
 			}
 		}
 	}

@@ -71,6 +71,9 @@ type OrganizationViews struct {
 	revs *memo[orgStream, struct{}]
 	w    orgWrite          // the event being applied
 	fn   func(Batch) error // write, bound once
+	// The revision markers, when the KV takes them once in a while
+	// (MarkerDeferrer); nil when each is written with its event.
+	markers *pendingMarkers
 }
 
 // orgStream names a stream the projection reads: a lock's or an organization's.
@@ -91,6 +94,7 @@ type orgWrite struct {
 func NewOrganizationViews(kv KV) *OrganizationViews {
 	p := &OrganizationViews{kv: kv, revs: newMemo[orgStream, struct{}](100_000)}
 	p.fn = p.write
+	p.markers = deferMarkers(kv, guard(orgViews))
 	return p
 }
 
@@ -141,7 +145,7 @@ func (p *OrganizationViews) Handle(ctx context.Context, env es.Envelope) error {
 		return fmt.Errorf("%s %s/%d: %w", orgViews, env.Stream, env.Revision, err)
 	}
 	if w.applied {
-		p.revs.put(stream, env.Revision, struct{}{})
+		p.revs.applied(stream, m, env.Revision, struct{}{}, p.markers, env.Stream)
 	}
 	return nil
 }
@@ -150,8 +154,10 @@ func (p *OrganizationViews) Handle(ctx context.Context, env es.Envelope) error {
 func (p *OrganizationViews) write(b Batch) error {
 	w := &p.w
 	if w.known {
-		if err := guard(orgViews).setRevision(b, w.env.Stream, w.env.Revision); err != nil {
-			return err
+		if p.markers == nil {
+			if err := guard(orgViews).setRevision(b, w.env.Stream, w.env.Revision); err != nil {
+				return err
+			}
 		}
 	} else if fresh, err := guard(orgViews).fresh(b, w.env); err != nil || !fresh {
 		return err

@@ -459,7 +459,7 @@ func applyFeed(ctx context.Context, kv *overlayKV, p projections.Projection, bit
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return kv.flush()
+	return kv.flush(true)
 }
 
 // applyPage applies the events of one page that the projection, bit in the
@@ -478,7 +478,7 @@ func applyPage(ctx context.Context, kv *overlayKV, p projections.Projection, bit
 			return fmt.Errorf("replay %s at %s: %w", p.Name(), env.Position, err)
 		}
 		if *applied++; *applied%batchEvents == 0 {
-			if err := kv.flush(); err != nil {
+			if err := kv.flush(false); err != nil {
 				return err
 			}
 		}
@@ -667,17 +667,24 @@ func (k *overlayKV) put(key []byte, r overlayRow) {
 	k.rows = append(k.rows, r)
 }
 
-// DeferMarkers implements projections.MarkerDeferrer: flush runs before each
-// buffer is written.
+// DeferMarkers implements projections.MarkerDeferrer: flush runs before the last
+// buffer is written, and before the store is read or written past the buffer
+// (sync). A replay's store is whole only once its last buffer is written: the
+// markers need not be in any before. Each stream's marker is then written once a
+// replay, not once a buffer: the lock log's 16,002 streams have an event in most
+// of its buffers of 16,384 events, and it wrote 930 k markers in 58 buffers.
 func (k *overlayKV) DeferMarkers(flush func(projections.Batch) error) {
 	k.markers = append(k.markers, flush)
 }
 
 // flush hands the buffer to a goroutine that writes it to the store, once the
-// previous one is written, and starts a new buffer. The deferred revision
-// markers are written to it first.
-func (k *overlayKV) flush() error {
+// previous one is written, and starts a new buffer. With markers, the deferred
+// revision markers are written to the buffer first.
+func (k *overlayKV) flush(markers bool) error {
 	for _, write := range k.markers {
+		if !markers {
+			break
+		}
 		if err := write(overlayBatch{k}); err != nil {
 			return err
 		}
@@ -738,7 +745,7 @@ func (k *overlayKV) release() {
 
 // sync writes the buffer to the store and waits until it is written.
 func (k *overlayKV) sync() error {
-	if err := k.flush(); err != nil {
+	if err := k.flush(true); err != nil {
 		return err
 	}
 	return k.wait()
