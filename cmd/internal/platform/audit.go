@@ -384,9 +384,18 @@ func replay(ctx context.Context, log interface {
 
 	feeds := make([]chan *page, n)
 	var appliers sync.WaitGroup
+	// A store that held nothing as the replay began answers for the keys no
+	// buffer wrote (see overlayKV.written).
+	some, err := store.Scan(ctx, nil, nil, 1, false)
+	if err != nil {
+		return ReplayStats{}, err
+	}
 	for i := range n {
 		feeds[i] = make(chan *page, 4)
 		kv := newOverlayKV(store)
+		if len(some) == 0 {
+			kv.written = make(map[string]struct{})
+		}
 		p := build(kv)[i]
 		through, bounded := opts.Through[p.Name()]
 		appliers.Add(1)
@@ -503,6 +512,13 @@ type overlayKV struct {
 	inflight *overlayWrite                   // the previous buffer, being written; nil when none
 	spare    *overlayWrite                   // a written buffer, to reuse
 	markers  []func(projections.Batch) error // write a projection's deferred markers (DeferMarkers)
+	// When set, the store held no key when the replay began, and written holds
+	// every key this buffer has written to it since (but rows written once, which
+	// nothing reads back): a key in neither the buffers nor written is in no table,
+	// and Get answers so without asking the store. The tens of thousands of
+	// first sightings of a stream or a row in a replay each cost a point read
+	// through the projection's fifty-odd tables, Bloom filter after Bloom filter.
+	written map[string]struct{}
 }
 
 // valueArena holds keys and values of a buffer in large chunks, reused from buffer
@@ -632,6 +648,11 @@ func (k *overlayKV) Get(ctx context.Context, key []byte) ([]byte, error) {
 			return bytes.Clone(v), err
 		}
 	}
+	if k.written != nil {
+		if _, ok := k.written[string(key)]; !ok {
+			return nil, nil
+		}
+	}
 	return k.store.Get(ctx, key)
 }
 
@@ -721,6 +742,13 @@ func (k *overlayKV) wait() error {
 	}
 	<-w.done
 	k.inflight = nil
+	if k.written != nil && w.err == nil {
+		for key := range w.index { // the keys live in an arena the next buffer reuses
+			if _, ok := k.written[key]; !ok {
+				k.written[strings.Clone(key)] = struct{}{}
+			}
+		}
+	}
 	clear(w.index)
 	clear(w.rows) // let go of the rows' values
 	w.values.reset()

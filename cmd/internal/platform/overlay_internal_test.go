@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"sleutel/infra/readstore"
+	"sleutel/projections"
 )
 
 // TestOverlaySetOnceCopies: a row written once, or Set, is copied into the
@@ -126,4 +127,36 @@ func TestChunkPool(t *testing.T) {
 	require.Empty(t, again)
 	require.Equal(t, unsafe.SliceData(a), unsafe.SliceData(again), "a chunk handed back is handed out again")
 	require.Equal(t, "row two", string(b))
+}
+
+// TestOverlayWritten: over a store that began empty, a key no buffer wrote is
+// absent without a read of the store, and a key an earlier buffer wrote (set or
+// deleted) reads as the store holds it; over a store that held rows, every key
+// not in the buffers is read from the store.
+func TestOverlayWritten(t *testing.T) {
+	t.Parallel()
+	store, err := readstore.OpenBulk(filepath.Join(t.TempDir(), "read"))
+	require.NoError(t, err)
+	defer store.Close()
+	require.NoError(t, store.Write(t.Context(), func(b projections.Batch) error { return b.Set([]byte("other/held"), []byte("x")) }))
+	empty := newOverlayKV(store)
+	empty.ctx, empty.written = t.Context(), map[string]struct{}{}
+	b := overlayBatch{empty}
+	require.NoError(t, b.Set([]byte("p/a"), []byte("1")))
+	require.NoError(t, b.SetJSON([]byte("p/b"), map[string]int{"b": 2}))
+	require.NoError(t, b.Set([]byte("p/c"), []byte("3")))
+	require.NoError(t, empty.flush(false))
+	require.NoError(t, b.Delete([]byte("p/c")))
+	require.NoError(t, empty.sync())
+	for k, want := range map[string]string{"p/a": "1", "p/b": `{"b":2}`, "p/c": "", "p/never": "", "other/held": ""} {
+		got, err := b.Get([]byte(k))
+		require.NoError(t, err)
+		require.Equal(t, want, string(got), "%s, over a store that began empty", k)
+	}
+	require.Len(t, empty.written, 3)
+	held := newOverlayKV(store)
+	held.ctx = t.Context()
+	got, err := overlayBatch{held}.Get([]byte("other/held"))
+	require.NoError(t, err)
+	require.Equal(t, "x", string(got), "over a store that held rows")
 }
