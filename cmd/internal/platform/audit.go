@@ -702,11 +702,8 @@ func (k *overlayKV) DeferMarkers(flush func(projections.Batch) error) {
 // previous one is written, and starts a new buffer. With markers, the deferred
 // revision markers are written to the buffer first.
 func (k *overlayKV) flush(markers bool) error {
-	for _, write := range k.markers {
-		if !markers {
-			break
-		}
-		if err := write(overlayBatch{k}); err != nil {
+	for i := 0; markers && i < len(k.markers); i++ {
+		if err := k.markers[i](overlayBatch{k}); err != nil {
 			return err
 		}
 	}
