@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	"sleutel/domain/es"
@@ -234,7 +235,9 @@ func (m *pendingMarkers) note(slot *markerSlot, stream string, rev uint64) {
 		return
 	}
 	*slot = markerSlot{gen: m.gen, i: int32(len(m.list))}
-	m.list = append(m.list, pendingMarker{stream: stream, rev: rev})
+	// A copy: the name may share an allocation with a page of envelopes, which
+	// the list would keep (a replay's owned strings).
+	m.list = append(m.list, pendingMarker{stream: strings.Clone(stream), rev: rev})
 }
 
 // deferMarkers returns the pending markers of g's projection when kv takes them

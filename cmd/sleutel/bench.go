@@ -49,6 +49,7 @@ func runBench(ctx context.Context, args []string) error {
 		fs.StringVar(&cfg.dir, "dir", "", "where to create the temporary store (default: the system temp dir)")
 		fs.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of each measurement to PREFIX.<name>.pprof")
 		fs.StringVar(&cfg.trace, "trace", "", "write an execution trace of each measurement to PREFIX.<name>.trace")
+		fs.StringVar(&cfg.memory, "memprofile", "", "write the allocations so far before and after each measurement to PREFIX.<name>.{before,after}.pprof (go tool pprof -diff_base)")
 		only := fs.String("only", "", "run only these measurements, comma-separated: verify, replay, as_of, export (read_all always runs)")
 		fs.StringVar(&cfg.history, "history", "", "keep the generated history in DIR, and reuse it if DIR already holds one (the other flags that shape it are then ignored)")
 		fs.IntVar(&cfg.replays, "replays", 1, "how many times to measure replay")

@@ -44,6 +44,7 @@ type auditBenchConfig struct {
 	log       io.Writer // progress lines; nil for none
 	profile   string    // write a CPU profile of each measurement to PREFIX.<name>.pprof
 	trace     string    // write an execution trace of each measurement to PREFIX.<name>.trace
+	memory    string    // write the heap profile before and after each measurement to PREFIX.<name>.{before,after}.pprof
 	only      []string  // the measurements to run (after generate); all when empty
 	history   string    // keep the generated history here, and reuse it when it is already there
 	replays   int       // how many times replay is measured (one line each); 1 when 0
@@ -324,6 +325,16 @@ func (cfg auditBenchConfig) startProfile(name string) func() {
 	}
 	record(cfg.profile, ".pprof", pprof.StartCPUProfile, pprof.StopCPUProfile)
 	record(cfg.trace, ".trace", trace.Start, trace.Stop)
+	heap := func(w io.Writer) error { return pprof.Lookup("allocs").WriteTo(w, 0) }
+	record(cfg.memory, ".before.pprof", heap, func() {})
+	if cfg.memory != "" { // what the measurement allocated: go tool pprof -diff_base before.pprof after.pprof
+		stops = append(stops, func() {
+			if f, err := os.Create(cfg.memory + "." + name + ".after.pprof"); err == nil {
+				heap(f)
+				f.Close()
+			}
+		})
+	}
 	return func() {
 		for _, stop := range stops {
 			stop()
