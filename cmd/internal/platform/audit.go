@@ -517,7 +517,7 @@ type overlayKV struct {
 	// nothing reads back): a key in neither the buffers nor written is in no table,
 	// and Get answers so without asking the store. The tens of thousands of
 	// first sightings of a stream or a row in a replay each cost a point read
-	// through the projection's fifty-odd tables, Bloom filter after Bloom filter.
+	// through the projection's tables, fifty-odd for the lock log.
 	written map[string]struct{}
 }
 
