@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -394,7 +395,7 @@ func replay(ctx context.Context, log interface {
 		feeds[i] = make(chan *page, 4)
 		kv := newOverlayKV(store)
 		if len(some) == 0 {
-			kv.written = make(map[string]struct{})
+			kv.written = make(map[uint64]struct{})
 		}
 		p := build(kv)[i]
 		through, bounded := opts.Through[p.Name()]
@@ -513,12 +514,15 @@ type overlayKV struct {
 	spare    *overlayWrite                   // a written buffer, to reuse
 	markers  []func(projections.Batch) error // write a projection's deferred markers (DeferMarkers)
 	// When set, the store held no key when the replay began, and written holds
-	// every key this buffer has written to it since (but rows written once, which
-	// nothing reads back): a key in neither the buffers nor written is in no table,
-	// and Get answers so without asking the store. The tens of thousands of
-	// first sightings of a stream or a row in a replay each cost a point read
-	// through the projection's tables, fifty-odd for the lock log.
-	written map[string]struct{}
+	// the hash of every key this buffer has written to it since (but rows written
+	// once, which nothing reads back): a key whose hash is not there is in no
+	// table, and Get answers so without asking the store (a hash shared by two
+	// keys only costs a read). The tens of thousands of first sightings of a
+	// stream or a row in a replay each cost a point read through the
+	// projection's tables, fifty-odd for the lock log. Hashes, not the keys:
+	// with the keys, a fresh replay of a million events peaked at 399-412 MB
+	// resident rather than 374-392 (3 alternating pairs).
+	written map[uint64]struct{}
 }
 
 // valueArena holds keys and values of a buffer in large chunks, reused from buffer
@@ -587,6 +591,9 @@ func newOverlayKV(store *readstore.Store) *overlayKV {
 	return &overlayKV{store: store, index: make(map[string]int32)}
 }
 
+// writtenSeed seeds the hashes of overlayKV.written.
+var writtenSeed = maphash.MakeSeed()
+
 // overlayRow is the last write to a key.
 type overlayRow struct {
 	key string
@@ -649,7 +656,7 @@ func (k *overlayKV) Get(ctx context.Context, key []byte) ([]byte, error) {
 		}
 	}
 	if k.written != nil {
-		if _, ok := k.written[string(key)]; !ok {
+		if _, ok := k.written[maphash.Bytes(writtenSeed, key)]; !ok {
 			return nil, nil
 		}
 	}
@@ -740,10 +747,8 @@ func (k *overlayKV) wait() error {
 	<-w.done
 	k.inflight = nil
 	if k.written != nil && w.err == nil {
-		for key := range w.index { // the keys live in an arena the next buffer reuses
-			if _, ok := k.written[key]; !ok {
-				k.written[strings.Clone(key)] = struct{}{}
-			}
+		for key := range w.index {
+			k.written[maphash.String(writtenSeed, key)] = struct{}{}
 		}
 	}
 	clear(w.index)

@@ -140,7 +140,7 @@ func TestOverlayWritten(t *testing.T) {
 	defer store.Close()
 	require.NoError(t, store.Write(t.Context(), func(b projections.Batch) error { return b.Set([]byte("other/held"), []byte("x")) }))
 	empty := newOverlayKV(store)
-	empty.ctx, empty.written = t.Context(), map[string]struct{}{}
+	empty.ctx, empty.written = t.Context(), map[uint64]struct{}{}
 	b := overlayBatch{empty}
 	require.NoError(t, b.Set([]byte("p/a"), []byte("1")))
 	require.NoError(t, b.SetJSON([]byte("p/b"), map[string]int{"b": 2}))
