@@ -254,11 +254,8 @@ func deferMarkers(kv KV, g guard) *pendingMarkers {
 
 // write writes the pending markers to b, and starts a new list.
 func (m *pendingMarkers) write(g guard, b Batch) error {
-	buf := markerBuffers.Get().(*[]byte)
-	defer markerBuffers.Put(buf)
 	for _, p := range m.list {
-		*buf = g.appendMarkerKey((*buf)[:0], p.stream)
-		if err := g.setMarker(b, buf, p.rev); err != nil {
+		if err := g.setRevision(b, p.stream, p.rev); err != nil {
 			return err
 		}
 	}
@@ -295,13 +292,15 @@ func (c *memo[K, V]) get(k K) (memoEntry[V], bool) {
 	return e, ok
 }
 
-func (c *memo[K, V]) put(k K, rev uint64, v V) {
+func (c *memo[K, V]) put(k K, rev uint64, v V) { c.set(k, memoEntry[V]{rev: rev, val: v}) }
+
+func (c *memo[K, V]) set(k K, e memoEntry[V]) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {
 		clear(c.m) // bounded; entries reload from the store on next use
 	}
-	c.m[k] = memoEntry[V]{rev: rev, val: v}
+	c.m[k] = e
 }
 
 // applied records that the projection applied k's stream through rev, leaving v,
@@ -312,12 +311,7 @@ func (c *memo[K, V]) applied(k K, was memoEntry[V], rev uint64, v V, markers *pe
 	if markers != nil {
 		markers.note(&e.marker, stream, rev)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		clear(c.m) // bounded; entries reload from the store on next use
-	}
-	c.m[k] = e
+	c.set(k, e)
 }
 
 func (c *memo[K, V]) clear() {

@@ -151,7 +151,7 @@ func (p *LockLog) Handle(ctx context.Context, env es.Envelope) error {
 	if state.known[s] && env.Revision <= state.rev[s] {
 		return nil // seen before (at-least-once delivery)
 	}
-	w.known, w.tenureKnown, w.tenure, w.deferred = state.known[s], remembered, state.tenure, p.markers != nil
+	w.known, w.tenureKnown, w.tenure = state.known[s], remembered, state.tenure
 	if err := p.kv.Write(ctx, p.write); err != nil {
 		return fmt.Errorf("%s %s/%d: %w", lockLog, env.Stream, env.Revision, err)
 	}
@@ -174,7 +174,6 @@ type logWrite struct {
 	key         uuid.UUID // the key the event is about, if any
 	registered  bool      // the event starts a tenure
 	known       bool      // the projection remembers the stream's revision
-	deferred    bool      // and then leaves its marker to p.markers
 	tenureKnown bool      // and the lock's tenure, which is then tenure
 	entry       LogEntry
 	tenure      uint32 // the lock's tenure, once write has run
@@ -183,7 +182,7 @@ type logWrite struct {
 
 func (w *logWrite) write(b Batch) error {
 	if w.known {
-		if !w.deferred {
+		if w.p.markers == nil { // else noted once applied
 			if err := guard(lockLog).setRevision(b, w.stream, w.rev); err != nil {
 				return err
 			}

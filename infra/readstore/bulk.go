@@ -243,8 +243,9 @@ func (s *Store) Ingest(ctx context.Context, fn func(set func(key, value []byte) 
 		err = cerr
 	}
 	if err == nil && n > 0 {
-		err = s.db.Ingest(ctx, []string{path})
-		s.bulk.added(f.off)
+		if err = s.db.Ingest(ctx, []string{path}); err == nil {
+			s.bulk.added(f.off)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("read store ingest: %w", err)
