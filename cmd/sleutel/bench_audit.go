@@ -149,8 +149,10 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 	if err := reopen(platform.ScanOptions()); err != nil {
 		return err
 	}
-	if err := emit(w, freshPage()); err != nil {
-		return err
+	for _, huge := range []bool{false, true} {
+		if err := emit(w, freshPage(huge)); err != nil {
+			return err
+		}
 	}
 	// Baseline: reading the whole log, decoding every record.
 	readAllRate, n, err := timeReadAll(ctx, s)
@@ -198,14 +200,20 @@ func benchAudit(ctx context.Context, w io.Writer, cfg auditBenchConfig) error {
 }
 
 // freshPage is the machine's cost of a fresh page of memory (see freshPageCost),
-// against which a measurement's page faults can be weighed.
-func freshPage() result {
-	per, err := freshPageCost()
-	if err != nil {
-		return result{Name: "fresh_page", Note: "not measured here: " + err.Error()}
+// against which a measurement's page faults can be weighed; with huge, of memory
+// backed by huge pages, as the heap's first bytes are (adviseHeap).
+func freshPage(huge bool) result {
+	name := "fresh_page"
+	note := "baseline: the first write to each page of 64 MiB of fresh memory; a replay pays it for every page its heap grows by (page_faults)"
+	if huge {
+		name = "fresh_huge_page"
+		note = fmt.Sprintf("the same, advised to be backed by huge pages; the heap's first %d MiB are (a page fault there brings in 2 MiB)", heapAdvised>>20)
 	}
-	return result{Name: "fresh_page", USPerPage: round(float64(per.Nanoseconds()) / 1e3),
-		Note: "baseline: the first write to each page of 64 MiB of fresh memory; a replay pays it for every page its heap grows by (page_faults)"}
+	per, err := freshPageCost(huge)
+	if err != nil {
+		return result{Name: name, Note: "not measured here: " + err.Error()}
+	}
+	return result{Name: name, USPerPage: round(float64(per.Nanoseconds()) / 1e3), Note: note}
 }
 
 // benchVerify measures the check of every hash chain and the global order.

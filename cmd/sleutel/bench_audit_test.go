@@ -21,7 +21,7 @@ func TestBenchAuditSmall(t *testing.T) {
 		require.NoError(t, dec.Decode(&line))
 		lines[line["name"].(string)] = line
 	}
-	for _, name := range []string{"generate", "fresh_page", "read_all", "verify", "replay", "as_of", "export", "export_verify"} {
+	for _, name := range []string{"generate", "fresh_page", "fresh_huge_page", "read_all", "verify", "replay", "as_of", "export", "export_verify"} {
 		require.Contains(t, lines, name)
 	}
 	replay := lines["replay"]

@@ -14,4 +14,4 @@ func cpuTime() time.Duration { return 0 }
 func memoryUse() (maxRSSBytes int64, minorFaults int64) { return 0, 0 }
 
 // freshPageCost is not measured here.
-func freshPageCost() (time.Duration, error) { return 0, errors.ErrUnsupported }
+func freshPageCost(bool) (time.Duration, error) { return 0, errors.ErrUnsupported }

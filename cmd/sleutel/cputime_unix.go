@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"runtime"
 	"syscall"
 	"time"
@@ -35,7 +36,9 @@ func memoryUse() (maxRSSBytes int64, minorFaults int64) {
 // cost far more than the write (a trap to the kernel, which zeroes the page, and
 // on some hosts to the hypervisor too); every byte a process's heap grows by
 // pays it once.
-func freshPageCost() (perPage time.Duration, err error) {
+// With huge, the memory is advised to be backed by huge pages (adviseHuge),
+// as the heap of the audit commands is (adviseHeap).
+func freshPageCost(huge bool) (perPage time.Duration, err error) {
 	const size = 64 << 20
 	page := syscall.Getpagesize()
 	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
@@ -43,6 +46,9 @@ func freshPageCost() (perPage time.Duration, err error) {
 		return 0, err
 	}
 	defer syscall.Munmap(b)
+	if huge && adviseHuge(b) == 0 {
+		return 0, errors.ErrUnsupported
+	}
 	start := time.Now()
 	for i := 0; i < size; i += page {
 		b[i] = 1

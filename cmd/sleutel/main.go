@@ -30,6 +30,11 @@ func main() {
 	}
 }
 
+// heapAdvised is how many bytes of the heap adviseHeap had backed by huge pages:
+// the audit commands and the benchmarks, which read a whole history and build
+// hundreds of megabytes of heap, ask for it.
+var heapAdvised int
+
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
@@ -37,8 +42,10 @@ func run(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "bench":
+		heapAdvised = adviseHeap()
 		return runBench(ctx, args[1:])
 	case "audit":
+		heapAdvised = adviseHeap()
 		return runAudit(ctx, args[1:], os.Stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
