@@ -94,12 +94,17 @@ func (k KeyRow) appendJSON(b []byte) ([]byte, error) {
 		b, err = appendJSONTime(b, *k.ValidUntil, err)
 	}
 	if len(k.Schedule) > 0 {
-		raw, serr := json.Marshal(k.Schedule) // rare, and its windows encode themselves
-		if err == nil {
-			err = serr
+		b = append(b, `,"schedule":[`...)
+		for i, w := range k.Schedule {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var werr error
+			if b, werr = w.AppendJSON(b); err == nil {
+				err = werr
+			}
 		}
-		b = append(b, `,"schedule":`...)
-		b = append(b, raw...)
+		b = append(b, ']')
 	}
 	if k.MaxUses != 0 {
 		b = append(b, `,"max_uses":`...)
