@@ -37,10 +37,11 @@ func adviseHuge(b []byte) int {
 // (sleutel bench audit's fresh_page) and a huge page's worth of them 0.3-7 µs a
 // 4 KiB (fresh_huge_page): a replay of a million events in a fresh process
 // faulted 60-67 k pages, and 3.5-4.6 k so, and ran at 319-323 k events/s rather
-// than 285-289 k (2 alternating pairs, --only replay). Huge pages also cut the
-// cost of the TLB's misses, which a virtual machine pays twice: after the
-// benchmark's history is generated in the same process, when the replay's heap
-// has no more to fault in, replays ran at 357-367 k rather than 287-298 k.
+// than 285-289 k (2 alternating pairs, --only replay). After the benchmark's
+// history is generated in the same process, the replay's heap has little left to
+// fault in either way; there 4 alternating runs gave 314-378 k with the advice
+// and 287-353 k without, which fewer TLB misses (a virtual machine pays twice
+// for each) may explain, and the noise may too.
 //
 // It does nothing once a collection has run: the memory it would be given might
 // then have been used, and Go would zero it, faulting all of it in small pages.
