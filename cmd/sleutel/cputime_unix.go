@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
+	"sleutel/cmd/internal/platform"
 )
 
 // cpuTime returns the CPU time the process has used, user and system.
@@ -36,7 +38,7 @@ func memoryUse() (maxRSSBytes int64, minorFaults int64) {
 // cost far more than the write (a trap to the kernel, which zeroes the page, and
 // on some hosts to the hypervisor too); every byte a process's heap grows by
 // pays it once.
-// With huge, the memory is advised to be backed by huge pages (adviseHuge),
+// With huge, the memory is advised to be backed by huge pages (platform.AdviseHuge),
 // as the heap of the audit commands is (adviseHeap).
 func freshPageCost(huge bool) (perPage time.Duration, err error) {
 	const size = 64 << 20
@@ -46,7 +48,7 @@ func freshPageCost(huge bool) (perPage time.Duration, err error) {
 		return 0, err
 	}
 	defer syscall.Munmap(b)
-	if huge && adviseHuge(b) == 0 {
+	if huge && platform.AdviseHuge(b) == 0 {
 		return 0, errors.ErrUnsupported
 	}
 	start := time.Now()

@@ -4,28 +4,9 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"syscall"
-	"unsafe"
+
+	"sleutel/cmd/internal/platform"
 )
-
-// hugePage is the size of a transparent huge page on the platforms Sleutel runs on.
-const hugePage = 2 << 20
-
-// adviseHuge advises the kernel to back b with huge pages, from its first huge
-// page boundary to its last (transparent huge pages in "madvise" mode, the
-// common default; "always" needs no advice and "never" ignores it). It returns
-// how many bytes it advised.
-func adviseHuge(b []byte) int {
-	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	skip := int(-start & (hugePage - 1))
-	if skip >= len(b) {
-		return 0
-	}
-	n := (len(b) - skip) &^ (hugePage - 1)
-	if n == 0 || syscall.Madvise(b[skip:skip+n], syscall.MADV_HUGEPAGE) != nil {
-		return 0
-	}
-	return n
-}
 
 // adviseHeap has the heap's first gigabyte (an eighth of the machine's memory at
 // most) backed by huge pages, and returns how many bytes it advised. It allocates
@@ -58,13 +39,10 @@ func adviseHeap() int {
 	if syscall.Sysinfo(&info) == nil {
 		n = min(n, int(uint64(info.Totalram)*uint64(info.Unit)/8))
 	}
-	if n < 16*hugePage {
+	if n < 32<<20 {
 		return 0
 	}
-	b := make([]byte, n)
-	advised := adviseHuge(b)
-	runtime.KeepAlive(b)
-	b = nil
-	runtime.GC()
+	advised := platform.AdviseHuge(make([]byte, n))
+	runtime.GC() // lets the allocation go
 	return advised
 }
